@@ -1,0 +1,83 @@
+# Smart Sales Analyzer. `make run` and `make test` set up whatever is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(CURDIR)
+
+# MWAA runs Python 3.12; the Airflow virtualenv uses the same so that Airflow's
+# official 3.3.1 / Python 3.12 constraints (mwaa/constraints.txt) apply unchanged.
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+VENV := $(ROOT)/.venv
+DBT_VENV := $(ROOT)/.venv-dbt
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+DATA_DIR ?= $(ROOT)/data
+SOURCE ?=
+ROWS ?= 9800
+SEED ?= 42
+
+export AIRFLOW_HOME := $(ROOT)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export SALES_DATA_DIR := $(DATA_DIR)
+export SALES_DBT_EXECUTABLE := $(DBT_VENV)/bin/dbt
+export PYTHONPATH := $(ROOT)
+export NO_COLOR := 1
+
+.PHONY: help setup run test lint format bench manifest clean
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt mwaa/constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12 (MWAA's version) is needed: install it and retry, or pass PYTHON=/path/to/python3.12"; exit 1; }
+	@echo ">> creating the Airflow virtualenv $(VENV) with $(PYTHON)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade uv
+	$(UV) pip install -q --python $(BIN)/python -r requirements-dev.txt -c mwaa/constraints.txt
+	touch $@
+
+$(DBT_VENV)/.installed: requirements-dbt.txt | $(VENV)/.installed
+	@echo ">> creating the dbt virtualenv $(DBT_VENV)"
+	test -x $(DBT_VENV)/bin/python || $(PYTHON) -m venv $(DBT_VENV)
+	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r requirements-dbt.txt
+	touch $@
+
+DBT_PROJECT := include/dbt/sales_analytics
+MANIFEST := $(DBT_PROJECT)/target/manifest.json
+$(MANIFEST): $(DBT_VENV)/.installed $(shell find $(DBT_PROJECT) -name '*.sql' -o -name '*.yml' 2>/dev/null | grep -v /target/)
+	@echo ">> building the dbt manifest Cosmos renders the DAG from"
+	$(BIN)/python -m include.sales_analyzer.dbt_project manifest
+
+$(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
+	@mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+
+setup: $(VENV)/.installed $(DBT_VENV)/.installed $(MANIFEST) $(AIRFLOW_HOME)/airflow.db  ## create the virtualenvs, the dbt manifest and the Airflow DB
+
+manifest: $(MANIFEST)  ## (re)build the dbt manifest
+
+run: setup  ## run the whole pipeline offline (SOURCE=path/to/train.csv for your own file)
+	$(BIN)/python -m include.sales_analyzer.cli run --source "$(SOURCE)" --rows $(ROWS) --seed $(SEED)
+
+test: setup  ## run every test, lint included
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/sql
+	$(BIN)/pytest
+
+lint: setup  ## ruff and sqlfluff only
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/sql
+
+format: $(VENV)/.installed  ## apply ruff's formatting
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup  ## benchmarks (a few minutes); figures go to docs/benchmarks.md
+	$(BIN)/python bench/run.py
+
+clean:  ## remove data and build outputs (keeps the virtualenvs)
+	rm -rf data .airflow $(DBT_PROJECT)/target $(DBT_PROJECT)/logs artifacts

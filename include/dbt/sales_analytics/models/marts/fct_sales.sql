@@ -1,0 +1,28 @@
+with
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines_enriched') }}
+
+),
+
+final as (
+
+    select
+        row_id,
+        order_id,
+        order_date,
+        ship_date,
+        days_to_ship,
+        ship_mode,
+        customer_id,
+        product_id,
+        geography_key,
+        sales,
+        order_year,
+        order_month
+    from order_lines
+
+)
+
+select * from final

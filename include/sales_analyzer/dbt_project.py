@@ -1,0 +1,134 @@
+"""The dbt side: sources generated from the contract, profiles, and the prebuilt manifest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from include.sales_analyzer.config import DBT_PROJECT_DIR, get_settings
+from include.sales_analyzer.contract import Contract, load_contract
+
+SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PROFILE_NAME = "sales_analytics"
+# dbt-duckdb reads silver straight from the hive-partitioned Parquet tree; the aws
+# target ignores this and reads the Glue table silver.<table> instead.
+SILVER_PARQUET = (
+    "read_parquet('{{{{ env_var(\"SALES_DATA_DIR\", \".\") }}}}/lake/silver/{table}/**/*.parquet', "
+    "hive_partitioning = true)"
+)
+
+
+def render_sources_yml(contract: Contract | None = None) -> str:
+    """dbt sources for silver, with columns and types straight from the contract."""
+    contract = contract or load_contract()
+    columns = []
+    for name, sql_type in contract.silver_columns:
+        col: dict = {"name": name, "data_type": sql_type.lower()}
+        if name in contract.key:
+            col["data_tests"] = ["unique", "not_null"]
+        elif name in {c.name for c in contract.columns if c.required}:
+            col["data_tests"] = ["not_null"]
+        columns.append(col)
+    doc = {
+        "version": 2,
+        "sources": [
+            {
+                "name": "silver",
+                "description": "Silver layer written by the pipeline (generated from "
+                "include/sales_analyzer/contracts/sales.yml; run "
+                "`python -m include.sales_analyzer.dbt_project sources` after changing it).",
+                "schema": "{{ var('silver_schema') }}",
+                "tables": [
+                    {
+                        "name": contract.name,
+                        "description": contract.raw.get("description", ""),
+                        "meta": {"external_location": SILVER_PARQUET.format(table=contract.name)},
+                        "columns": columns,
+                    }
+                ],
+            }
+        ],
+    }
+    header = "# Generated from the silver contract: do not edit by hand.\n"
+    return header + yaml.safe_dump(doc, sort_keys=False, width=100)
+
+
+def duckdb_profile(path: Path, threads: int = 1) -> dict:
+    """A dbt-duckdb profile for the local backend (no secrets in it)."""
+    return {
+        PROFILE_NAME: {
+            "target": "local",
+            "outputs": {
+                "local": {
+                    "type": "duckdb",
+                    "path": str(path),
+                    "threads": threads,
+                    "schema": "main",
+                }
+            },
+        }
+    }
+
+
+def dbt_env() -> dict[str, str]:
+    """Environment for a dbt subprocess: no telemetry, data dir set."""
+    settings = get_settings()
+    return {
+        **os.environ,
+        "SALES_DATA_DIR": str(settings.data_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def run_dbt(args: list[str], profiles_dir: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the dbt executable of the dbt virtualenv on this project."""
+    settings = get_settings()
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if profiles_dir is None:
+            profiles_dir = Path(tmp)
+            (profiles_dir / "profiles.yml").write_text(
+                yaml.safe_dump(duckdb_profile(settings.warehouse_path))
+            )
+        cmd = [
+            settings.dbt_executable,
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(profiles_dir),
+        ]
+        return subprocess.run(cmd, env=dbt_env(), capture_output=True, text=True, check=False)
+
+
+def build_manifest() -> Path:
+    """Parse the project into target/manifest.json, which Cosmos renders the DAG from."""
+    proc = run_dbt(["parse", "--no-partial-parse"])
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"dbt parse failed (exit {proc.returncode})")
+    return MANIFEST
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`sources` regenerates _sources.yml from the contract; `manifest` builds the manifest."""
+    parser = argparse.ArgumentParser(prog="python -m include.sales_analyzer.dbt_project")
+    parser.add_argument("command", choices=["sources", "manifest"])
+    args = parser.parse_args(argv)
+    if args.command == "sources":
+        SOURCES_YML.write_text(render_sources_yml())
+        print(f"wrote {SOURCES_YML}")
+    else:
+        print(f"wrote {build_manifest()}")
+
+
+if __name__ == "__main__":
+    main()

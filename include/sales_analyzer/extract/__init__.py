@@ -1,0 +1,1 @@
+"""Getting the source file: the Kaggle download and the seeded synthetic generator."""

@@ -1,0 +1,337 @@
+"""Bronze to silver on DuckDB: plan (inspect header, render SQL), then finalize atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from include.sales_analyzer import checks as chk
+from include.sales_analyzer.config import SQL_DIR
+from include.sales_analyzer.contract import Contract, load_contract
+from include.sales_analyzer.errors import ConservationError, InputFileError
+
+log = logging.getLogger(__name__)
+
+BOM = b"\xef\xbb\xbf"
+# Magic numbers of files people hand over by mistake instead of a CSV.
+BINARY_SIGNATURES = {
+    b"\x1f\x8b": "a gzip-compressed file",
+    b"PK\x03\x04": "a zip archive",
+    b"BZh": "a bzip2-compressed file",
+    b"\xfd7zXZ": "an xz-compressed file",
+    b"PAR1": "a Parquet file",
+    b"%PDF": "a PDF document",
+}
+SNIFF_BYTES = 64 * 1024
+
+
+def sql_string(value: Any) -> str:
+    """Quote a value as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """Where each contract column sits in the file, found from its header line."""
+
+    names: list[str]
+    positions: dict[str, int]  # silver column -> 1-based field position
+    n_named: int  # fields up to the last non-empty header name
+    extra_columns: list[str]  # named columns the contract does not use
+    has_bom: bool
+
+
+def inspect_header(path: Path, contract: Contract | None = None) -> HeaderInfo:
+    """Read the header line and map it to the contract, or fail naming what is wrong."""
+    contract = contract or load_contract()
+    name = str(path)
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head:
+        raise InputFileError(name, "the file is empty", expected="a CSV header line and records")
+    for magic, what in BINARY_SIGNATURES.items():
+        if head.startswith(magic):
+            raise InputFileError(name, f"this is {what}, not a CSV text file", expected="UTF-8 CSV")
+    if b"\x00" in head:
+        offset = head.index(b"\x00")
+        line = head[:offset].count(b"\n") + 1
+        raise InputFileError(name, "binary data (a NUL byte)", line=line, expected="UTF-8 CSV text")
+    has_bom = head.startswith(BOM)
+    first = head[len(BOM) if has_bom else 0 :].split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = first[exc.start : exc.start + 4]
+        raise InputFileError(
+            name, "the header is not UTF-8 text", line=1, value=repr(bad), expected="UTF-8"
+        ) from None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut by the sniff window
+            line = head[: exc.start].count(b"\n") + 1
+            bad = head[exc.start : exc.start + 2]
+            raise InputFileError(
+                name,
+                "the file is not UTF-8 text (Latin-1 or another encoding?)",
+                line=line,
+                value=repr(bad),
+                expected="UTF-8; re-save the file as UTF-8",
+            ) from None
+    names = [n.strip() for n in next(csv.reader([text]))]
+    expected = ", ".join(contract.source_names)
+    if len(names) == 1:
+        for delim in (";", "\t", "|"):
+            if delim in names[0]:
+                raise InputFileError(
+                    name,
+                    f"the header is separated by {delim!r}, not by commas",
+                    line=1,
+                    expected="comma-separated columns " + expected,
+                )
+    positions: dict[str, int] = {}
+    for c in contract.columns:
+        if c.source not in names:
+            close = [n for n in names if n.lower().replace(" ", "") == c.source.lower().replace(" ", "")]
+            hint = f" (found {close[0]!r}: names must match exactly)" if close else ""
+            raise InputFileError(
+                name,
+                f"required column {c.source!r} is missing from the header{hint}",
+                line=1,
+                column=c.source,
+                value=text,
+                expected="a header with the columns " + expected,
+            )
+        if names.count(c.source) > 1:
+            raise InputFileError(name, f"column {c.source!r} appears twice in the header", line=1)
+        positions[c.name] = names.index(c.source) + 1
+    n_named = max(i for i, n in enumerate(names, start=1) if n)
+    extra = [n for n in names if n and n not in contract.source_names]
+    return HeaderInfo(names, positions, n_named, extra, has_bom)
+
+
+@dataclass(frozen=True)
+class SilverPaths:
+    """Files one silver run writes: staging, the new silver version and quarantine."""
+
+    bronze: Path
+    staging_dir: Path
+    staging_file: Path
+    silver_version_dir: Path
+    silver_live: Path
+    quarantine_dir: Path
+    quarantine_file: Path
+    quarantine_tmp: Path
+
+    @classmethod
+    def for_run(cls, lake: Path, bronze: Path, ingest_date: str, run_key: str) -> SilverPaths:
+        """Lay out the paths of one run under the lake directory."""
+        staging = lake / "_staging" / run_key
+        qdir = lake / "quarantine" / "sales" / f"ingest_date={ingest_date}"
+        return cls(
+            bronze=bronze,
+            staging_dir=staging,
+            staging_file=staging / "lines.parquet",
+            silver_version_dir=lake / "silver" / "_versions" / "sales" / run_key,
+            silver_live=lake / "silver" / "sales",
+            quarantine_dir=qdir,
+            quarantine_file=qdir / "quarantine.parquet",
+            quarantine_tmp=staging / "quarantine.parquet",
+        )
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(SQL_DIR)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # SQL, not HTML; every value is quoted by sql_string
+    )
+    env.filters["sql_string"] = sql_string
+    return env
+
+
+def render_silver_sql(
+    header: HeaderInfo,
+    paths: SilverPaths,
+    ingest_date: str,
+    source_name: str,
+    contract: Contract | None = None,
+) -> str:
+    """Render bronze_to_silver.sql for this file's header and this run's paths."""
+    contract = contract or load_contract()
+    record_checks = chk.record_checks(contract)
+    columns = []
+    for c in contract.columns:
+        shape = None
+        if c.type == "bigint":
+            shape = chk.INTEGER_SHAPE
+        elif c.type == "decimal":
+            shape = chk.decimal_shape(c.scale or 4)
+        columns.append(
+            {
+                "name": c.name,
+                "type": c.type,
+                "sql_type": c.sql_type,
+                "position": header.positions[c.name],
+                "shape": shape,
+                "date_shape": c.date_shape if c.type == "date" else None,
+                "strptime_format": c.strptime_format if c.type == "date" else None,
+            }
+        )
+    n = header.n_named
+    reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [
+        ch.code for ch in record_checks
+    ]
+    reason_columns = ["", "", ""] + [ch.source for ch in record_checks]
+    expectations = [
+        'CSV fields, each either unquoted or wholly quoted with "" for a quote',
+        f"{n} fields as in the header",
+        f"{n} fields as in the header, nothing after the last named column",
+    ] + [ch.expected for ch in record_checks]
+    sql_escape = lambda p: str(p).replace("'", "''")  # noqa: E731
+    return (
+        _environment()
+        .get_template("silver/bronze_to_silver.sql")
+        .render(
+            bronze_path=sql_escape(paths.bronze),
+            staging_path=sql_escape(paths.staging_file),
+            silver_dir=sql_escape(paths.silver_version_dir),
+            quarantine_path=sql_escape(paths.quarantine_tmp),
+            ingest_date=ingest_date,
+            source_name=sql_escape(source_name),
+            columns=columns,
+            checks=[asdict(ch) for ch in record_checks],
+            n_named=n,
+            csv_field=chk.CSV_FIELD,
+            csv_line=chk.CSV_LINE,
+            reasons=reasons,
+            reason_columns=reason_columns,
+            expectations=expectations,
+        )
+    )
+
+
+def prepare_dirs(paths: SilverPaths) -> None:
+    """Make a clean staging area for this run (a retry starts from scratch)."""
+    for d in (paths.staging_dir, paths.silver_version_dir):
+        if d.exists():
+            shutil.rmtree(d)
+    paths.staging_dir.mkdir(parents=True)
+    paths.silver_version_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in a file: newline characters, plus an unterminated last line."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
+    """Count lines per kind, silver rows and quarantine reasons from the files written."""
+    staging = sql_string(paths.staging_file)
+    kinds = dict(
+        con.execute(f"select line_kind, count(*) from read_parquet({staging}) group by 1").fetchall()
+    )
+    silver_glob = sql_string(paths.silver_version_dir / "**" / "*.parquet")
+    has_silver = any(paths.silver_version_dir.rglob("*.parquet"))
+    silver_rows = (
+        con.execute(f"select count(*) from read_parquet({silver_glob})").fetchone()[0]
+        if has_silver
+        else 0
+    )
+    partitions = (
+        con.execute(
+            f"select count(distinct (order_year, order_month)) from read_parquet({silver_glob})"
+        ).fetchone()[0]
+        if has_silver
+        else 0
+    )
+    q = sql_string(paths.quarantine_tmp)
+    by_reason = dict(
+        con.execute(
+            f"select reason, count(*) from read_parquet({q}) group by 1 order by 2 desc, 1"
+        ).fetchall()
+    )
+    return {
+        "lines_read": sum(kinds.values()),
+        "header_lines": kinds.get("header", 0),
+        "blank_lines": kinds.get("blank", 0),
+        "record_lines": kinds.get("record", 0),
+        "silver_rows": silver_rows,
+        "silver_partitions": partitions,
+        "quarantined_lines": sum(by_reason.values()),
+        "quarantine_by_reason": by_reason,
+    }
+
+
+def check_conservation(bronze_lines: int, counts: dict[str, Any], source: str) -> dict[str, Any]:
+    """Lines in bronze must equal silver rows + quarantined lines + non-record lines."""
+    accounted = (
+        counts["silver_rows"]
+        + counts["quarantined_lines"]
+        + counts["header_lines"]
+        + counts["blank_lines"]
+    )
+    law = {
+        "bronze_lines": bronze_lines,
+        "silver_rows": counts["silver_rows"],
+        "quarantined_lines": counts["quarantined_lines"],
+        "non_record_lines": counts["header_lines"] + counts["blank_lines"],
+        "holds": bronze_lines == accounted == counts["lines_read"],
+    }
+    if not law["holds"]:
+        raise ConservationError(
+            f"{source}: {bronze_lines} lines in bronze but {accounted} accounted for "
+            f"(silver {counts['silver_rows']} + quarantine {counts['quarantined_lines']} + "
+            f"header/blank {law['non_record_lines']}; DuckDB read {counts['lines_read']})"
+        )
+    return law
+
+
+def swap_symlink(link: Path, target: Path) -> Path | None:
+    """Point `link` at `target` in one atomic rename; return the previous target."""
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():
+        # A real directory from an older layout: move it aside, the swap then proceeds.
+        link.rename(link.with_name(link.name + ".old"))
+    tmp = link.with_name(f".{link.name}.tmp-{os.getpid()}")
+    if tmp.is_symlink():
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(target, link.parent))
+    os.replace(tmp, link)
+    return previous
+
+
+def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
+    """Make the new silver version and quarantine file visible atomically, then tidy up."""
+    paths.silver_live.parent.mkdir(parents=True, exist_ok=True)
+    swap_symlink(paths.silver_live, paths.silver_version_dir)
+    paths.quarantine_dir.mkdir(parents=True, exist_ok=True)
+    os.replace(paths.quarantine_tmp, paths.quarantine_file)
+    shutil.rmtree(paths.staging_dir, ignore_errors=True)
+    versions = sorted(paths.silver_version_dir.parent.iterdir(), key=lambda p: p.stat().st_mtime)
+    live = paths.silver_live.resolve()
+    for old in versions[:-keep_versions]:
+        if old.resolve() != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)

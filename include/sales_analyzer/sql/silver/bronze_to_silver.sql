@@ -1,0 +1,218 @@
+-- Bronze to silver on DuckDB, rendered from the silver contract by
+-- include/sales_analyzer/silver.py (columns, header positions and checks).
+--
+-- Every physical line of the bronze file is read once, numbered, parsed as CSV
+-- and checked; the result lands in one staging Parquet file that still holds
+-- every line. Silver (typed, de-duplicated on row_id, partitioned) and
+-- quarantine (line number, raw line, reason) are then split from it, so each
+-- line ends in exactly one place and the counts can be reconciled.
+
+{%- macro field(c) -%}
+    fields[{{ c.position }}]
+{%- endmacro %}
+
+{%- macro cleaned(c) -%}
+    {%- set unquoted -%}
+    case
+        when starts_with({{ field(c) }}, '"')
+            then replace({{ field(c) }}[2:-2], '""', '"')
+        else {{ field(c) }}
+    end
+    {%- endset -%}
+    {%- if c.type == 'string' -%}
+    nullif(trim(regexp_replace({{ unquoted }}, '[\s\x{00A0}]+', ' ', 'g')), '')
+    {%- else -%}
+    nullif(trim({{ unquoted }}, ' ' || chr(9) || chr(160)), '')
+    {%- endif -%}
+{%- endmacro %}
+
+{%- macro typed(c) -%}
+    {%- if c.type == 'date' -%}
+    case
+        when regexp_full_match(v_{{ c.name }}, '{{ c.date_shape }}')
+            then try_strptime(v_{{ c.name }}, '{{ c.strptime_format }}')::date
+    end
+    {%- elif c.type in ('bigint', 'decimal') -%}
+    case
+        when regexp_matches(v_{{ c.name }}, '{{ c.shape }}')
+            then try_cast(v_{{ c.name }} as {{ c.sql_type }})
+    end
+    {%- else -%}
+    v_{{ c.name }}
+    {%- endif -%}
+{%- endmacro %}
+
+{%- macro failed(ch) -%}
+    {%- if ch.kind == 'missing' -%}
+    v_{{ ch.column }} is null
+    {%- elif ch.kind == 'shape' -%}
+    v_{{ ch.column }} is not null and not regexp_matches(v_{{ ch.column }}, '{{ ch.arg }}')
+    {%- elif ch.kind == 'date' -%}
+    v_{{ ch.column }} is not null and t_{{ ch.column }} is null
+    {%- elif ch.kind == 'allowed' -%}
+    v_{{ ch.column }} not in ({{ ch.arg | map('sql_string') | join(', ') }})
+    {%- elif ch.kind == 'pattern' -%}
+    not regexp_matches(v_{{ ch.column }}, '{{ ch.arg }}')
+    {%- elif ch.kind == 'min' -%}
+    t_{{ ch.column }} < {{ ch.arg }}
+    {%- elif ch.kind == 'max' -%}
+    t_{{ ch.column }} > {{ ch.arg }}
+    {%- elif ch.kind == 'not_before' -%}
+    t_{{ ch.column }} < t_{{ ch.arg }}
+    {%- endif -%}
+{%- endmacro %}
+
+create or replace temp view bronze_lines as
+select
+    row_number() over () as source_line,
+    rtrim(line, chr(13)) as raw_line
+from read_csv(
+    '{{ bronze_path }}',
+    columns = {'line': 'VARCHAR'},
+    delim = chr(0),
+    quote = '',
+    escape = '',
+    header = false,
+    auto_detect = false,
+    strict_mode = false
+);
+
+create or replace temp view bronze_fields as
+select
+    source_line,
+    raw_line,
+    case
+        when source_line = 1 then 'header'
+        when raw_line is null or trim(raw_line) = '' then 'blank'
+        else 'record'
+    end as line_kind,
+    coalesce(contains(raw_line, '"'), false) as has_quotes,
+    case
+        when has_quotes
+            then regexp_extract_all(raw_line || ',', '{{ csv_field }}', 1)
+        else string_split(raw_line, ',')
+    end as fields
+from bronze_lines;
+
+create or replace temp view bronze_values as
+select
+    source_line,
+    raw_line,
+    line_kind,
+    has_quotes
+    and not regexp_full_match(raw_line || ',', '{{ csv_line }}') as malformed,
+    len(fields) as n_fields,
+    {{ n_named }} < len(fields)
+    and len(list_filter(fields[{{ n_named + 1 }}:], lambda x: trim(x) <> '')) > 0
+        as extra_values,
+{%- for c in columns %}
+    {{ cleaned(c) }} as v_{{ c.name }}{{ "," if not loop.last }}
+{%- endfor %}
+from bronze_fields;
+
+create or replace temp view bronze_typed as
+select
+    *,
+{%- for c in columns %}
+    {{ typed(c) }} as t_{{ c.name }}{{ "," if not loop.last }}
+{%- endfor %}
+from bronze_values;
+
+create or replace temp view bronze_checked as
+select
+    *,
+    case
+        when line_kind <> 'record' then null
+        when malformed then 1
+        when n_fields < {{ n_named }} then 2
+        when extra_values then 3
+{%- for ch in checks %}
+        when {{ failed(ch) }} then {{ loop.index + 3 }}
+{%- endfor %}
+    end as check_no
+from bronze_typed;
+
+copy (
+    select
+        source_line,
+        line_kind,
+        check_no,
+        case when check_no is not null then raw_line end as raw_line,
+        case check_no
+            when 2 then n_fields::varchar
+            when 3 then n_fields::varchar
+{%- for ch in checks %}
+            when {{ loop.index + 3 }} then v_{{ ch.column }}
+{%- endfor %}
+        end as reason_value,
+{%- for c in columns %}
+        t_{{ c.name }} as {{ c.name }}{{ "," if not loop.last }}
+{%- endfor %}
+    from bronze_checked
+) to '{{ staging_path }}' (format parquet, compression zstd);
+
+create or replace temp table first_lines as
+select
+    row_id,
+    min(source_line) as first_line
+from read_parquet('{{ staging_path }}')
+where line_kind = 'record' and check_no is null
+group by row_id
+having count(*) > 1;
+
+copy (
+    select
+{%- for c in columns %}
+        s.{{ c.name }},
+{%- endfor %}
+        s.source_line,
+        year(s.order_date)::integer as order_year,
+        month(s.order_date)::integer as order_month
+    from read_parquet('{{ staging_path }}') as s
+    left join first_lines as f on s.row_id = f.row_id
+    where
+        s.line_kind = 'record'
+        and s.check_no is null
+        and (f.first_line is null or s.source_line = f.first_line)
+) to '{{ silver_dir }}' (
+    format parquet,
+    compression zstd,
+    partition_by (order_year, order_month),
+    filename_pattern 'part-{i}'
+);
+
+copy (
+    select
+        '{{ ingest_date }}'::date as ingest_date,
+        '{{ source_name }}' as source_file,
+        s.source_line,
+        s.raw_line,
+        case
+            when f.first_line is not null and s.check_no is null
+                then 'duplicate_row_id'
+            else [{{ reasons | map('sql_string') | join(', ') }}][s.check_no]
+        end as reason,
+        case
+            when f.first_line is not null and s.check_no is null
+                then 'Row ID'
+            else [{{ reason_columns | map('sql_string') | join(', ') }}][s.check_no]
+        end as column_name,
+        case
+            when f.first_line is not null and s.check_no is null
+                then s.row_id::varchar
+            else s.reason_value
+        end as value,
+        case
+            when f.first_line is not null and s.check_no is null
+                then 'a Row ID not seen before (first seen on line '
+                || f.first_line || ')'
+            else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
+        end as expected
+    from read_parquet('{{ staging_path }}') as s
+    left join first_lines as f
+        on s.row_id = f.row_id and s.source_line <> f.first_line
+    where
+        s.line_kind = 'record'
+        and (s.check_no is not null or f.first_line is not null)
+    order by s.source_line
+) to '{{ quarantine_path }}' (format parquet, compression zstd);
