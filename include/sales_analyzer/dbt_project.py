@@ -17,12 +17,6 @@ from include.sales_analyzer.contract import Contract, load_contract
 SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 PROFILE_NAME = "sales_analytics"
-# dbt-duckdb reads silver straight from the hive-partitioned Parquet tree; the aws
-# target ignores this and reads the Glue table silver.<table> instead.
-SILVER_PARQUET = (
-    "read_parquet('{{{{ env_var(\"SALES_DATA_DIR\", \".\") }}}}/lake/silver/{table}/**/*.parquet', "
-    "hive_partitioning = true)"
-)
 
 
 def render_sources_yml(contract: Contract | None = None) -> str:
@@ -41,15 +35,15 @@ def render_sources_yml(contract: Contract | None = None) -> str:
         "sources": [
             {
                 "name": "silver",
-                "description": "Silver layer written by the pipeline (generated from "
+                "description": "Silver as the catalog stage publishes it: a DuckDB view over the "
+                "silver Parquet locally, the Glue table on AWS. Generated from "
                 "include/sales_analyzer/contracts/sales.yml; run "
                 "`python -m include.sales_analyzer.dbt_project sources` after changing it).",
-                "schema": "{{ var('silver_schema') }}",
+                "schema": "{{ env_var('SALES_SILVER_SCHEMA', 'silver') }}",
                 "tables": [
                     {
                         "name": contract.name,
                         "description": contract.raw.get("description", ""),
-                        "meta": {"external_location": SILVER_PARQUET.format(table=contract.name)},
                         "columns": columns,
                     }
                 ],

@@ -188,9 +188,7 @@ def render_silver_sql(
             }
         )
     n = header.n_named
-    reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [
-        ch.code for ch in record_checks
-    ]
+    reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [ch.code for ch in record_checks]
     reason_columns = ["", "", ""] + [ch.source for ch in record_checks]
     expectations = [
         'CSV fields, each either unquoted or wholly quoted with "" for a quote',
@@ -248,9 +246,7 @@ def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
     silver_glob = sql_string(paths.silver_version_dir / "**" / "*.parquet")
     has_silver = any(paths.silver_version_dir.rglob("*.parquet"))
     silver_rows = (
-        con.execute(f"select count(*) from read_parquet({silver_glob})").fetchone()[0]
-        if has_silver
-        else 0
+        con.execute(f"select count(*) from read_parquet({silver_glob})").fetchone()[0] if has_silver else 0
     )
     partitions = (
         con.execute(
@@ -280,10 +276,7 @@ def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
 def check_conservation(bronze_lines: int, counts: dict[str, Any], source: str) -> dict[str, Any]:
     """Lines in bronze must equal silver rows + quarantined lines + non-record lines."""
     accounted = (
-        counts["silver_rows"]
-        + counts["quarantined_lines"]
-        + counts["header_lines"]
-        + counts["blank_lines"]
+        counts["silver_rows"] + counts["quarantined_lines"] + counts["header_lines"] + counts["blank_lines"]
     )
     law = {
         "bronze_lines": bronze_lines,
@@ -335,3 +328,13 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
+
+
+def discard_unpublished(silver: dict[str, Any]) -> None:
+    """Drop a run's staging area, and its silver version unless it is the live one."""
+    shutil.rmtree(silver["staging_dir"], ignore_errors=True)
+    version = Path(silver["version_dir"])
+    live = version.parents[2] / "sales"
+    if version.exists() and (not live.exists() or live.resolve() != version.resolve()):
+        log.info("discarding unpublished silver version %s", version)
+        shutil.rmtree(version, ignore_errors=True)

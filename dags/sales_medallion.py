@@ -1,0 +1,166 @@
+"""
+### sales_medallion
+
+The Smart Sales Analyzer medallion pipeline over Superstore sales records.
+
+| stage | local backend (default) | task |
+|---|---|---|
+| extract | synthetic generator, Kaggle `rohitsahoo/sales-forecasting`, or a file | `extract_source` |
+| bronze | the file byte for byte under `lake/bronze/sales/ingest_date=.../` | `upload_bronze` |
+| silver | contract-driven DuckDB SQL: typed, de-duplicated on Row ID, quarantine | `run_bronze_to_silver` |
+| quality | Great Expectations suite from the contract, run in SQL | `validate_silver` |
+| publish | atomic swap of the validated silver version | `publish_silver` |
+| catalog | DuckDB views over silver (the Glue crawler's twin) | `catalog_silver` |
+| gold | dbt star schema and marts through astronomer-cosmos | `build_gold` |
+| publish | `sales_analytics.duckdb` and `gold/*.csv`, swapped in atomically | `publish_gold` |
+| report | `run_report.json`, `runs/`, `etl_pipeline.log` | `write_run_report` |
+
+Params choose the source (`synthetic`, `kaggle`, `file`), its size and seed. Logic lives in
+`include/sales_analyzer`; this file only wires the stages. Cosmos reads the dbt manifest
+(built by `make manifest`) when the DAG is parsed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
+from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
+
+from include.sales_analyzer.config import SQL_DIR, get_settings
+from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
+
+settings = get_settings()  # environment variables only: no I/O at parse time
+LAKE = f"file://{settings.lake_dir}"
+BRONZE = Asset(name="sales_bronze", uri=f"{LAKE}/bronze/sales")
+SILVER = Asset(name="sales_silver", uri=f"{LAKE}/silver/sales")
+GOLD = Asset(name="sales_gold", uri=f"file://{settings.published_path}")
+
+
+def _run() -> tuple[str, str, str]:
+    """(ingest date, run id, run key) of the running DAG run."""
+    from include.sales_analyzer.pipeline import run_key
+
+    context = get_current_context()
+    when = context.get("logical_date") or context["dag_run"].run_after
+    ingest_date = when.strftime("%Y-%m-%d")
+    return ingest_date, context["run_id"], run_key(ingest_date, context["run_id"])
+
+
+@dag(
+    dag_id="sales_medallion",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    max_active_tasks=1 if settings.backend == "local" else 8,
+    template_searchpath=[str(SQL_DIR)],
+    tags=["sales", "medallion", "duckdb", "dbt", "great-expectations"],
+    default_args={
+        "owner": "smart-sales-analyzer",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+    },
+    params={
+        "source": Param("synthetic", enum=["synthetic", "kaggle", "file"], description="Input source"),
+        "source_path": Param("", type="string", description="CSV path when source is 'file'"),
+        "rows": Param(9800, type="integer", minimum=1, description="Synthetic rows"),
+        "seed": Param(42, type="integer", description="Synthetic generator seed"),
+        "damaged": Param(False, type="boolean", description="Inject damaged-file quirks"),
+        "max_quarantine_fraction": Param(
+            0.05, type="number", minimum=0, maximum=1, description="Quality gate threshold"
+        ),
+    },
+)
+def sales_medallion() -> None:
+    """Extract -> bronze -> silver -> quality gate -> catalog -> gold -> report."""
+
+    # extract
+    @task
+    def extract_source(params: dict | None = None) -> dict:
+        from include.sales_analyzer.pipeline import extract
+
+        return extract(
+            params["source"],
+            rows=params["rows"],
+            seed=params["seed"],
+            damaged=params["damaged"],
+            source_path=params["source_path"] or None,
+        )
+
+    # bronze
+    @task(outlets=[BRONZE])
+    def upload_bronze(extracted: dict) -> dict:
+        from include.sales_analyzer.pipeline import upload_bronze as upload
+
+        return upload(extracted, _run()[0])
+
+    # silver
+    @task
+    def run_bronze_to_silver(bronze: dict) -> dict:
+        from include.sales_analyzer.pipeline import run_bronze_to_silver as transform
+
+        ingest_date, _, key = _run()
+        return transform(bronze, ingest_date, key)
+
+    @task
+    def validate_silver(silver: dict, params: dict | None = None) -> dict:
+        from include.sales_analyzer.pipeline import validate_silver as validate
+
+        return validate(silver, params["max_quarantine_fraction"])
+
+    @task(outlets=[SILVER])
+    def publish_silver(silver: dict) -> dict:
+        from include.sales_analyzer.pipeline import publish_silver as publish
+
+        return publish(silver)
+
+    @task
+    def discard_unpublished_silver(silver: dict) -> None:
+        """Remove this run's staging files, and its silver version if it never went live."""
+        from include.sales_analyzer.silver import discard_unpublished
+
+        discard_unpublished(silver)
+
+    catalog_silver = DuckDBExecuteQueryOperator(
+        task_id="catalog_silver",
+        conn_id=DUCKDB_CONN_ID,
+        sql="catalog/create_silver_views.sql",
+        params={"silver_glob": f"{settings.lake_dir}/silver/sales/**/*.parquet"},
+    )
+
+    # gold
+    build_gold = gold_task_group(settings)
+
+    @task(outlets=[GOLD])
+    def publish_gold() -> dict:
+        from include.sales_analyzer.pipeline import publish_gold as publish
+
+        return publish(_run()[2])
+
+    @task
+    def write_run_report(
+        extracted: dict, bronze: dict, silver: dict, quality: dict, gold: dict, params: dict | None = None
+    ) -> str:
+        from include.sales_analyzer.pipeline import write_run_report as write
+
+        _, run_id, key = _run()
+        stages = {"extract": extracted, "bronze": bronze, "silver": silver, "quality": quality, "gold": gold}
+        return write(run_id=run_id, key=key, params=dict(params), stages=stages)["outputs"]["gold_database"]
+
+    extracted = extract_source()
+    bronze = upload_bronze(extracted)
+    silver = run_bronze_to_silver(bronze)
+    quality = validate_silver(silver)
+    published = publish_silver(silver)
+    cleanup = discard_unpublished_silver(silver).as_teardown(setups=silver)
+    gold = publish_gold()
+    report = write_run_report(extracted, bronze, silver, quality, gold)
+    chain(quality, published, cleanup)
+    chain(published, catalog_silver, build_gold, gold, report)
+
+
+sales_medallion()

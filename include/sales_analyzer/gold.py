@@ -1,0 +1,69 @@
+"""Gold: the dbt project rendered by astronomer-cosmos as an Airflow task group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from include.sales_analyzer.config import DBT_PROJECT_DIR, Settings
+from include.sales_analyzer.dbt_project import MANIFEST, PROFILE_NAME
+
+DUCKDB_CONN_ID = "sales_duckdb"
+
+
+def profile_config(settings: Settings) -> Any:
+    """dbt profile from an Airflow connection: DuckDB locally, Athena on AWS."""
+    from cosmos import ProfileConfig
+
+    if settings.backend == "aws":
+        from cosmos.profiles import AthenaAccessKeyProfileMapping
+
+        mapping = AthenaAccessKeyProfileMapping(
+            conn_id=settings.aws_conn_id,
+            profile_args={
+                "database": "awsdatacatalog",
+                "schema": settings.glue_database,
+                "work_group": settings.athena_workgroup,
+                "s3_staging_dir": f"s3://{settings.bucket}/athena-results/",
+                "s3_data_dir": f"s3://{settings.bucket}/gold/",
+                "threads": 4,
+            },
+        )
+        return ProfileConfig(profile_name=PROFILE_NAME, target_name="aws", profile_mapping=mapping)
+    from cosmos.profiles import DuckDBUserPasswordProfileMapping
+
+    mapping = DuckDBUserPasswordProfileMapping(
+        conn_id=DUCKDB_CONN_ID, profile_args={"threads": 1, "schema": "main"}
+    )
+    return ProfileConfig(profile_name=PROFILE_NAME, target_name="local", profile_mapping=mapping)
+
+
+def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
+    """The dbt models and tests as Airflow tasks, rendered from the prebuilt manifest."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+    return DbtTaskGroup(
+        group_id="build_gold",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=MANIFEST,
+            project_name=PROFILE_NAME,
+            install_dbt_deps=False,
+            env_vars={
+                "SALES_SILVER_SCHEMA": "silver" if settings.backend == "local" else settings.glue_database
+            },
+        ),
+        profile_config=profile_config(settings),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.SUBPROCESS,
+            dbt_executable_path=settings.dbt_executable,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            emit_datasets=False,
+        ),
+        operator_args={"install_deps": False, "retries": 2},
+        **kwargs,
+    )

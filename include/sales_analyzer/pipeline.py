@@ -1,0 +1,317 @@
+"""The pipeline's stages as plain functions; the DAG's tasks are thin wrappers over them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from include.sales_analyzer import silver as sv
+from include.sales_analyzer.bronze import check_allowed_path, ingest_local
+from include.sales_analyzer.config import Settings, get_settings
+from include.sales_analyzer.errors import InputFileError, PipelineError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("synthetic", "kaggle", "file")
+GOLD_SCHEMA = "gold"
+
+
+def run_key(ingest_date: str, run_id: str) -> str:
+    """A file-system-safe name for one run's versions and reports."""
+    return f"{ingest_date}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:80]
+
+
+def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return result
+
+
+def extract(
+    source: str,
+    *,
+    rows: int = 9800,
+    seed: int = 42,
+    damaged: bool = False,
+    source_path: str | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Produce the input file: generated, downloaded from Kaggle, or the user's own."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    landing = settings.data_dir / "landing"
+    if source == "synthetic":
+        from include.sales_analyzer.extract.synthetic import generate_sales_csv
+
+        name = f"sales_synthetic_{rows}r_seed{seed}{'_damaged' if damaged else ''}.csv"
+        generated = generate_sales_csv(landing / "synthetic" / name, rows=rows, seed=seed, damaged=damaged)
+        result = {
+            "source": "synthetic",
+            "path": str(generated.path),
+            "description": f"seeded synthetic generator: {rows} rows, seed {seed}"
+            + (", damaged-file quirks injected" if damaged else ""),
+            "rows": rows,
+            "seed": seed,
+            "damaged": damaged,
+        }
+    elif source == "kaggle":
+        from include.sales_analyzer.extract.kaggle import download_kaggle_dataset, kaggle_credentials
+
+        username, key = kaggle_credentials()
+        path = download_kaggle_dataset(landing / "kaggle", username=username, key=key)
+        result = {
+            "source": "kaggle",
+            "path": str(path),
+            "description": "Kaggle dataset rohitsahoo/sales-forecasting, file train.csv",
+        }
+    elif source == "file":
+        if not source_path:
+            raise InputFileError("(none)", "source 'file' needs a path", expected="Param source_path")
+        path = check_allowed_path(Path(source_path), settings.allowed_input_roots)
+        result = {"source": "file", "path": str(path), "description": f"user file {path}"}
+    else:
+        raise PipelineError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
+    log.info("extracted %s -> %s", result["description"], result["path"])
+    return _timed(result, started)
+
+
+def upload_bronze(
+    extracted: dict[str, Any], ingest_date: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Land the extracted file in bronze for this ingest date."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    result = ingest_local(Path(extracted["path"]), settings.lake_dir, ingest_date)
+    return _timed(result, started)
+
+
+def run_bronze_to_silver(
+    bronze: dict[str, Any], ingest_date: str, key: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Parse, check and split bronze into a new silver version and quarantine (unpublished)."""
+    from airflow.providers.duckdb.hooks.duckdb import DuckDBHook
+
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    bronze_path = Path(bronze["path"])
+    header = sv.inspect_header(bronze_path)
+    if header.extra_columns:
+        log.info("ignoring columns the contract does not use: %s", ", ".join(header.extra_columns))
+    paths = sv.SilverPaths.for_run(settings.lake_dir, bronze_path, ingest_date, key)
+    sv.prepare_dirs(paths)
+    sql = sv.render_silver_sql(header, paths, ingest_date, bronze_path.name)
+    spill = paths.staging_dir / "spill"
+    hook = DuckDBHook(
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+        temp_directory=str(spill),
+    )
+    con = hook.get_conn()
+    try:
+        log.info("silver: reading %s (%s lines)", bronze_path, f"{bronze['lines']:,}")
+        try:
+            con.execute(sql)
+        except Exception as exc:  # duckdb raises several error classes; all mean the same here
+            raise InputFileError(str(bronze_path), f"DuckDB could not read the file: {exc}") from exc
+        counts = sv.summarize(paths, con)
+    finally:
+        con.close()
+    law = sv.check_conservation(bronze["lines"], counts, str(bronze_path))
+    log.info(
+        "silver: %s rows in %s partitions, %s quarantined %s, %s header/blank lines; conservation holds",
+        f"{counts['silver_rows']:,}",
+        counts["silver_partitions"],
+        f"{counts['quarantined_lines']:,}",
+        counts["quarantine_by_reason"],
+        law["non_record_lines"],
+    )
+    result = {
+        **counts,
+        "conservation": law,
+        "extra_columns_ignored": header.extra_columns,
+        "had_bom": header.has_bom,
+        "run_key": key,
+        "version_dir": str(paths.silver_version_dir),
+        "silver_glob": str(paths.silver_version_dir / "**" / "*.parquet"),
+        "quarantine_file": str(paths.quarantine_file),
+        "quarantine_tmp": str(paths.quarantine_tmp),
+        "staging_dir": str(paths.staging_dir),
+        "bronze_path": str(bronze_path),
+        "ingest_date": ingest_date,
+    }
+    return _timed(result, started)
+
+
+def validate_silver(
+    silver: dict[str, Any], max_quarantine_fraction: float | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Run the Great Expectations gate on the new silver version; fail the run if unmet."""
+    from include.sales_analyzer.quality import raise_if_failed
+    from include.sales_analyzer.quality import validate_silver as gx_validate
+
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    report = gx_validate(
+        silver["silver_glob"],
+        record_lines=silver["record_lines"],
+        quarantined_lines=silver["quarantined_lines"],
+        work_dir=settings.data_dir / "warehouse",
+        docs_dir=settings.data_dir / "quality" / "data_docs",
+        max_quarantine_fraction=max_quarantine_fraction,
+    )
+    report["run_key"] = silver["run_key"]
+    sv.write_json(settings.data_dir / "quality_report.json", report)
+    raise_if_failed(report)
+    return _timed(
+        {k: report[k] for k in ("success", "evaluated", "failed", "quarantine_fraction", "data_docs")},
+        started,
+    )
+
+
+def publish_silver(silver: dict[str, Any]) -> dict[str, Any]:
+    """Swap the validated version in as live silver; move quarantine into place."""
+    started = time.perf_counter()
+    paths = sv.SilverPaths.for_run(
+        Path(silver["version_dir"]).parents[3],
+        Path(silver["bronze_path"]),
+        silver["ingest_date"],
+        silver["run_key"],
+    )
+    sv.publish(paths)
+    log.info("silver published: %s -> %s", paths.silver_live, paths.silver_version_dir)
+    return _timed({"silver_live": str(paths.silver_live), "quarantine": str(paths.quarantine_file)}, started)
+
+
+def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Copy the gold schema dbt built into a fresh sales_analytics.duckdb and CSV/Parquet exports.
+
+    Each output is written aside and renamed into place, so a reader (the app, BI) sees the
+    previous complete gold or the new complete gold, never a half-written table.
+    """
+    import duckdb
+
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    published = settings.published_path
+    tmp_db = published.with_name(f".{published.name}.tmp-{key}")
+    tmp_db.unlink(missing_ok=True)
+    versions = settings.data_dir / "_gold_versions"
+    export_dir = versions / key
+    if export_dir.exists():
+        shutil.rmtree(export_dir)
+    export_dir.mkdir(parents=True)
+    refreshed_at = datetime.now(UTC).isoformat(timespec="seconds")
+    tables: dict[str, int] = {}
+    with duckdb.connect(str(tmp_db)) as con:
+        con.execute(f"attach '{settings.warehouse_path}' as build (read_only)")
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'build' and table_schema = ? order by 1",
+                [GOLD_SCHEMA],
+            ).fetchall()
+        ]
+        if not names:
+            raise PipelineError(f"no gold tables in {settings.warehouse_path}: did dbt run?")
+        for name in names:
+            con.execute(f'create table main."{name}" as select * from build.{GOLD_SCHEMA}."{name}"')
+            tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
+            con.execute(f"copy main.\"{name}\" to '{export_dir / (name + '.csv')}' (header)")
+            con.execute(f"copy main.\"{name}\" to '{export_dir / (name + '.parquet')}' (format parquet)")
+        con.execute(
+            "create table main._pipeline_refresh as select ? as run_key, ?::timestamptz as refreshed_at",
+            [key, refreshed_at],
+        )
+        con.execute("detach build")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp_db, published)
+    sv.swap_symlink(settings.gold_dir, export_dir)
+    for old in sorted(versions.iterdir(), key=lambda p: p.stat().st_mtime)[:-2]:
+        if old.resolve() != export_dir.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    log.info("gold published: %s (%s)", published, ", ".join(f"{t}={n:,}" for t, n in tables.items()))
+    return _timed(
+        {
+            "database": str(published),
+            "exports": str(settings.gold_dir),
+            "tables": tables,
+            "refreshed_at": refreshed_at,
+        },
+        started,
+    )
+
+
+def write_run_report(
+    *,
+    run_id: str,
+    key: str,
+    params: dict[str, Any],
+    stages: dict[str, dict[str, Any]],
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Write run_report.json (latest), runs/<key>.json, and one line of etl_pipeline.log."""
+    settings = settings or get_settings()
+    silver = stages.get("silver", {})
+    quality_path = settings.data_dir / "quality_report.json"
+    quality = json.loads(quality_path.read_text()) if quality_path.exists() else {}
+    report = {
+        "run_id": run_id,
+        "run_key": key,
+        "backend": settings.backend,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "params": params,
+        "source": stages.get("extract", {}),
+        "bronze": stages.get("bronze", {}),
+        "rows": {
+            "bronze_lines": stages.get("bronze", {}).get("lines"),
+            "silver": silver.get("silver_rows"),
+            "quarantine": silver.get("quarantined_lines"),
+            "non_record_lines": silver.get("conservation", {}).get("non_record_lines"),
+            "gold_tables": stages.get("gold", {}).get("tables"),
+        },
+        "quarantine_by_reason": silver.get("quarantine_by_reason", {}),
+        "conservation": silver.get("conservation"),
+        "quality": {
+            "success": quality.get("success"),
+            "evaluated": quality.get("evaluated"),
+            "failed": quality.get("failed"),
+            "data_docs": quality.get("data_docs"),
+            "expectations": [
+                {k: x[k] for k in ("expectation", "column", "success", "observed")}
+                for x in quality.get("expectations", [])
+            ],
+        },
+        "outputs": {
+            "silver": str(settings.lake_dir / "silver" / "sales"),
+            "quarantine": silver.get("quarantine_file"),
+            "gold_database": str(settings.published_path),
+            "gold_exports": str(settings.gold_dir),
+            "quality_report": str(quality_path),
+        },
+        "timings_seconds": {name: s.get("seconds") for name, s in stages.items() if "seconds" in s},
+    }
+    sv.write_json(settings.data_dir / "runs" / f"{key}.json", report)
+    sv.write_json(settings.data_dir / "run_report.json", report)
+    line = {
+        "at": report["written_at"],
+        "run_id": run_id,
+        "source": report["source"].get("source"),
+        "sha256": report["bronze"].get("sha256"),
+        "bronze_lines": report["rows"]["bronze_lines"],
+        "silver_rows": report["rows"]["silver"],
+        "quarantined": report["rows"]["quarantine"],
+        "quality_success": report["quality"]["success"],
+        "conservation_holds": (report["conservation"] or {}).get("holds"),
+    }
+    with open(settings.data_dir / "etl_pipeline.log", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+    log.info("run report: %s", settings.data_dir / "run_report.json")
+    return report

@@ -1,0 +1,243 @@
+"""The quality gate: one Great Expectations suite, derived from the contract, run in SQL.
+
+GX Core 1.x runs on DuckDB through SQLAlchemy (duckdb-engine), so the expectations are
+computed by DuckDB over the silver Parquet; no pandas copy of the rows is made.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from include.sales_analyzer.contract import Contract, load_contract
+from include.sales_analyzer.errors import QualityGateFailed
+
+log = logging.getLogger(__name__)
+
+SUITE_NAME = "silver_sales"
+
+
+def _allow_duckdb_persisted_connection() -> None:
+    """Make GX keep one connection open for DuckDB, as it does for SQLite.
+
+    GX reads a query's rows after closing the connection that ran it; duckdb-engine
+    drops unread results when its connection closes, so every metric comes back empty
+    (IndexError in resolve_metric_bundle). GX keeps a persistent connection for the
+    dialects listed in _PERSISTED_CONNECTION_DIALECTS; DuckDB needs the same treatment.
+    Remove this once GX lists DuckDB itself.
+    """
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
+
+    class _Dialect(str):
+        @property
+        def value(self) -> str:
+            return str(self)
+
+    if "duckdb" not in [str(getattr(d, "value", d)) for d in engine._PERSISTED_CONNECTION_DIALECTS]:
+        engine._PERSISTED_CONNECTION_DIALECTS = (
+            *engine._PERSISTED_CONNECTION_DIALECTS,
+            _Dialect("duckdb"),
+        )
+
+
+def build_expectations(contract: Contract | None = None, max_quarantine_fraction: float | None = None):
+    """The suite's expectations for silver rows, from the contract's columns and rules."""
+    import great_expectations as gx
+
+    contract = contract or load_contract()
+    e = gx.expectations
+    out: list = [e.ExpectTableRowCountToBeBetween(min_value=1)]
+    names = [n for n, _ in contract.silver_columns]
+    out.append(e.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True))
+    for key in contract.key:
+        out.append(e.ExpectColumnValuesToBeUnique(column=key))
+    for c in contract.columns:
+        if c.required:
+            out.append(e.ExpectColumnValuesToNotBeNull(column=c.name))
+        if c.allowed:
+            out.append(e.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.allowed)))
+        if c.pattern:
+            # GX has no regex support for the DuckDB dialect, so the pattern rule is a
+            # GX UnexpectedRowsExpectation written in the engine's own SQL.
+            # GX formats the query with str.format: literal braces are doubled.
+            pattern = c.pattern.replace("'", "''").replace("{", "{{").replace("}", "}}")
+            out.append(
+                e.UnexpectedRowsExpectation(
+                    description=f"{c.name} matches {c.pattern}",
+                    unexpected_rows_query=(
+                        f"select {c.name} from {{batch}} where {c.name} is not null "
+                        f"and not regexp_matches({c.name}, '{pattern}')"
+                    ),
+                )
+            )
+        if c.min is not None or c.max is not None:
+            out.append(e.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min, max_value=c.max))
+        if c.not_before:
+            out.append(
+                e.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=c.name, column_B=c.not_before, or_equal=True
+                )
+            )
+    return out
+
+
+def quarantine_expectation(threshold: float):
+    """The quarantined share of record lines must stay at or under `threshold`."""
+    import great_expectations as gx
+
+    return gx.expectations.ExpectColumnMaxToBeBetween(
+        column="quarantine_fraction", min_value=0, max_value=threshold
+    )
+
+
+def _exception_message(info: Any) -> str | None:
+    """The first exception message in a GX result's exception_info, however nested."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception") and info.get("exception_message"):
+        return str(info["exception_message"])
+    for value in info.values():
+        found = _exception_message(value)
+        if found:
+            return found
+    return None
+
+
+def _summarize(result: Any) -> list[dict[str, Any]]:
+    rows = []
+    for r in result.results:
+        cfg = r.expectation_config
+        res = r.result or {}
+        observed = res.get("observed_value")
+        if observed is None and "unexpected_count" in res:
+            observed = f"{res['unexpected_count']} unexpected ({res.get('unexpected_percent', 0):.4g}%)"
+        sample = res.get("partial_unexpected_list") or []
+        rows.append(
+            {
+                "expectation": cfg.type,
+                "column": cfg.kwargs.get("column") or cfg.kwargs.get("column_A") or cfg.description,
+                "description": cfg.description,
+                "kwargs": {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)},
+                "success": bool(r.success),
+                "observed": observed,
+                "unexpected_sample": [str(s) for s in sample[:5]],
+                "error": _exception_message(r.exception_info),
+            }
+        )
+    return rows
+
+
+def validate_silver(
+    silver_glob: str,
+    record_lines: int,
+    quarantined_lines: int,
+    work_dir: Path,
+    docs_dir: Path,
+    max_quarantine_fraction: float | None = None,
+    contract: Contract | None = None,
+) -> dict[str, Any]:
+    """Run the suite over the silver Parquet at `silver_glob`; return the report.
+
+    Raises QualityGateFailed naming every failed expectation and its observed value.
+    """
+    import duckdb
+    import great_expectations as gx
+
+    _allow_duckdb_persisted_connection()
+    contract = contract or load_contract()
+    threshold = (
+        contract.max_quarantine_fraction if max_quarantine_fraction is None else max_quarantine_fraction
+    )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    db = work_dir / "quality.duckdb"
+    db.unlink(missing_ok=True)
+    with duckdb.connect(str(db)) as con:
+        glob = silver_glob.replace("'", "''")
+        con.execute(
+            f"create view silver_sales as select * from read_parquet('{glob}', hive_partitioning = true)"
+        )
+        fraction = quarantined_lines / record_lines if record_lines else 1.0
+        con.execute(
+            "create table load_stats as select ? as record_lines, ? as quarantined_lines, "
+            "? as quarantine_fraction",
+            [record_lines, quarantined_lines, fraction],
+        )
+
+    context = gx.get_context(mode="ephemeral")
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(
+        site_name="sales_quality",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = context.data_sources.add_sql(name="silver", connection_string=f"duckdb:///{db}")
+    rows_batch = source.add_table_asset(name="silver_sales", table_name="silver_sales")
+    stats_batch = source.add_table_asset(name="load_stats", table_name="load_stats")
+
+    suite = context.suites.add(gx.ExpectationSuite(name=SUITE_NAME))
+    for expectation in build_expectations(contract):
+        suite.add_expectation(expectation)
+    load_suite = context.suites.add(gx.ExpectationSuite(name=SUITE_NAME + "_load"))
+    load_suite.add_expectation(quarantine_expectation(threshold))
+
+    definitions = [
+        context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name="silver_rows",
+                data=rows_batch.add_batch_definition_whole_table("all"),
+                suite=suite,
+            )
+        ),
+        context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name="silver_load",
+                data=stats_batch.add_batch_definition_whole_table("all"),
+                suite=load_suite,
+            )
+        ),
+    ]
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="silver_gate",
+            validation_definitions=definitions,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        )
+    )
+    result = checkpoint.run()
+    expectations: list[dict[str, Any]] = []
+    for run_result in result.run_results.values():
+        expectations.extend(_summarize(run_result))
+    failed = [x for x in expectations if not x["success"]]
+    index = docs_dir / "index.html"
+    report = {
+        "suite": SUITE_NAME,
+        "success": not failed,
+        "evaluated": len(expectations),
+        "failed": len(failed),
+        "quarantine_fraction": fraction,
+        "max_quarantine_fraction": threshold,
+        "data_docs": str(index) if index.exists() else None,
+        "expectations": expectations,
+    }
+    for x in failed:
+        log.warning("expectation failed: %s on %s, observed %s", x["expectation"], x["column"], x["observed"])
+    log.info("quality gate: %d expectations, %d failed", len(expectations), len(failed))
+    return report
+
+
+def raise_if_failed(report: dict[str, Any]) -> None:
+    """Fail with a message that names each failed expectation and what was observed."""
+    failed = [x for x in report["expectations"] if not x["success"]]
+    if not failed:
+        return
+    lines = [f"quality gate failed: {len(failed)} of {report['evaluated']} expectations not met"]
+    for x in failed:
+        where = f" on {x['column']}" if x["column"] else ""
+        detail = x["error"] or f"observed {x['observed']}"
+        sample = f", e.g. {x['unexpected_sample']}" if x["unexpected_sample"] else ""
+        lines.append(f"- {x['expectation']}{where}: {detail}{sample}")
+    raise QualityGateFailed("\n".join(lines))
