@@ -27,7 +27,7 @@ export SALES_DBT_EXECUTABLE := $(DBT_VENV)/bin/dbt
 export PYTHONPATH := $(ROOT)
 export NO_COLOR := 1
 
-.PHONY: help setup run test lint format bench manifest clean
+.PHONY: help setup run test lint format bench manifest clean deploy
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
 
@@ -44,6 +44,20 @@ $(DBT_VENV)/.installed: requirements-dbt.txt | $(VENV)/.installed
 	test -x $(DBT_VENV)/bin/python || $(PYTHON) -m venv $(DBT_VENV)
 	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r requirements-dbt.txt
 	touch $@
+
+IAC_VENV := $(ROOT)/.venv-iac
+$(IAC_VENV)/.installed: mwaa/requirements-iac.txt | $(VENV)/.installed
+	@echo ">> creating $(IAC_VENV) (cfn-lint, checkov)"
+	test -x $(IAC_VENV)/bin/python || $(PYTHON) -m venv $(IAC_VENV)
+	$(UV) pip install -q --python $(IAC_VENV)/bin/python -r mwaa/requirements-iac.txt
+	touch $@
+
+# Debian's docker-compose (v1) validates docker-compose.yaml; no Docker engine is needed.
+.PHONY: compose-tool
+compose-tool:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose) >/dev/null 2>&1 \
+	  || echo ">> docker-compose not installed: tests/mwaa/test_compose.py will skip"; }
 
 DBT_PROJECT := include/dbt/sales_analytics
 MANIFEST := $(DBT_PROJECT)/target/manifest.json
@@ -62,7 +76,8 @@ manifest: $(MANIFEST)  ## (re)build the dbt manifest
 run: setup  ## run the whole pipeline offline (SOURCE=path/to/train.csv for your own file)
 	$(BIN)/python -m include.sales_analyzer.cli run --source "$(SOURCE)" --rows $(ROWS) --seed $(SEED)
 
-test: setup  ## run every test, lint included
+TEST_DEPS := setup $(IAC_VENV)/.installed compose-tool
+test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/sql
@@ -78,6 +93,11 @@ format: $(VENV)/.installed  ## apply ruff's formatting
 
 bench: setup  ## benchmarks (a few minutes); figures go to docs/benchmarks.md
 	$(BIN)/python bench/run.py
+
+BUCKET ?=
+deploy: $(VENV)/.installed $(MANIFEST)  ## sync the bundle to the MWAA bucket: make deploy BUCKET=airflow-... [DRY_RUN=1]
+	@test -n "$(BUCKET)" || { echo "usage: make deploy BUCKET=<MwaaBucketName stack output> [DRY_RUN=1]"; exit 2; }
+	$(BIN)/python -m mwaa.deploy --bucket "$(BUCKET)" $(if $(DRY_RUN),--dry-run)
 
 clean:  ## remove data and build outputs (keeps the virtualenvs)
 	rm -rf data .airflow $(DBT_PROJECT)/target $(DBT_PROJECT)/logs artifacts

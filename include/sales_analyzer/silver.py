@@ -76,7 +76,8 @@ def inspect_header(path: Path, contract: Contract | None = None) -> HeaderInfo:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut by the sniff window
+        cut = len(head) == SNIFF_BYTES and exc.start >= len(head) - 4
+        if not cut:  # not just a character cut in two by the sniff window
             line = head[: exc.start].count(b"\n") + 1
             bad = head[exc.start : exc.start + 2]
             raise InputFileError(

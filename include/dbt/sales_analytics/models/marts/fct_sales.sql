@@ -16,6 +16,8 @@ final as (
         days_to_ship,
         ship_mode,
         customer_id,
+        -- the segment recorded on the order line (a customer's may change)
+        segment,
         product_id,
         geography_key,
         sales,

@@ -1,0 +1,4 @@
+select
+    run_key,
+    refreshed_at
+from _pipeline_refresh

@@ -1,0 +1,139 @@
+"""DAG integrity: imports cleanly, follows the house rules, and has the expected graph."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_ID = "sales_medallion"
+
+MAIN_PATH = [
+    "extract_source",
+    "upload_bronze",
+    "run_bronze_to_silver",
+    "validate_silver",
+    "publish_silver",
+    "catalog_silver",
+]
+GOLD_MODELS = {
+    "stg_silver__sales",
+    "fct_sales",
+    "dim_customer",
+    "dim_product",
+    "dim_geography",
+    "dim_date",
+    "yearly",
+    "monthly",
+    "segment_yearly",
+    "regional_revenue",
+    "top_products",
+}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    """Load the dags/ folder the way the scheduler does."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    print(f"DagBag parse: {time.perf_counter() - started:.2f}s")
+    return bag
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert list(dagbag.dag_ids) == [DAG_ID]
+
+
+def test_dag_file_name_matches_dag_id() -> None:
+    assert (REPO / "dags" / f"{DAG_ID}.py").is_file()
+
+
+def test_house_rules(dagbag) -> None:
+    dag = dagbag.dags[DAG_ID]
+    assert dag.doc_md and "sales_medallion" in dag.doc_md
+    assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
+    assert dag.catchup is False
+    assert {"sales", "medallion"} <= set(dag.tags)
+    for task in dag.tasks:
+        assert task.owner == "smart-sales-analyzer", task.task_id
+        assert task.retries >= 2, task.task_id
+        assert task.retry_delay >= timedelta(seconds=30), task.task_id
+
+
+def test_params(dagbag) -> None:
+    params = dagbag.dags[DAG_ID].params
+    assert params["source"] == "synthetic"
+    assert params["rows"] == 9800
+    assert params["seed"] == 42
+    assert set(params) >= {"source", "source_path", "rows", "seed", "damaged", "max_quarantine_fraction"}
+
+
+def test_task_graph(dagbag) -> None:
+    dag = dagbag.dags[DAG_ID]
+    ids = set(dag.task_ids)
+    for upstream, downstream in zip(MAIN_PATH, MAIN_PATH[1:], strict=False):
+        assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
+    gold = {
+        t.removeprefix("build_gold.").split(".")[0].removesuffix("_run")
+        for t in ids
+        if t.startswith("build_gold.")
+    }
+    assert GOLD_MODELS <= gold, GOLD_MODELS - gold
+    # Cosmos' watcher mode: one dbt build feeds every model's task
+    assert "build_gold.dbt_producer_watcher" in ids
+    assert "build_gold.fct_sales.test" in dag.get_task("build_gold.fct_sales.run").downstream_task_ids
+    # every gold task runs after catalog_silver and before publish_gold
+    catalog = dag.get_task("catalog_silver")
+    assert any(t.startswith("build_gold.") for t in catalog.downstream_task_ids)
+    publish_gold = dag.get_task("publish_gold")
+    assert any(t.startswith("build_gold.") for t in publish_gold.upstream_task_ids)
+    assert dag.get_task("write_run_report").upstream_task_ids >= {"publish_gold", "validate_silver"}
+    teardown = dag.get_task("discard_unpublished_silver")
+    assert teardown.is_teardown
+    assert "publish_silver" in teardown.upstream_task_ids
+
+
+def test_assets(dagbag) -> None:
+    dag = dagbag.dags[DAG_ID]
+    outlets = {t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}
+    assert outlets["upload_bronze"] == ["sales_bronze"]
+    assert outlets["publish_silver"] == ["sales_silver"]
+    assert outlets["publish_gold"] == ["sales_gold"]
+
+
+def test_dag_file_has_no_heavy_top_level_imports() -> None:
+    """Importing the DAG module must not pull pandas, GX, pyspark or polars.
+
+    (duckdb itself is imported by the official DuckDB provider's operator module.)
+    """
+    code = (
+        "import sys, runpy; runpy.run_path('dags/sales_medallion.py');"
+        "heavy = [m for m in ('pandas', 'great_expectations', 'pyspark', 'polars')"
+        " if m in sys.modules]; print('HEAVY=' + ','.join(heavy))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
+    )
+    marker = [line for line in proc.stdout.splitlines() if line.startswith("HEAVY=")]
+    assert marker == ["HEAVY="], proc.stdout[-2000:]
+
+
+def test_airflow3_imports_only() -> None:
+    """ruff's AIR3 rules: no Airflow 2 import paths in dags/ or include/."""
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run(
+        [str(ruff), "check", "--select", "AIR3", "--preview", "dags", "include"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout

@@ -1,0 +1,160 @@
+"""docker-compose.yaml: a valid MWAA mirror (validated, not run: no Docker engine here)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from mwaa import deploy
+from mwaa.compose import init_moto
+
+AIRFLOW_SERVICES = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-triggerer": "triggerer",
+}
+MWAA_HOME = str(deploy.MWAA_HOME)
+PIPELINE_SETTINGS = {
+    "PIPELINE_BACKEND",
+    "SALES_DATA_DIR",
+    "SALES_BUCKET",
+    "SALES_GLUE_DATABASE",
+    "SALES_ATHENA_WORKGROUP",
+    "SALES_GLUE_JOB_NAME",
+    "SALES_GLUE_CRAWLER_NAME",
+    "SALES_AWS_CONN_ID",
+    "SALES_DBT_EXECUTABLE",
+}
+
+
+@pytest.fixture(scope="module")
+def compose(repo_root: Path) -> dict[str, Any]:
+    """`docker-compose config` of the mirror, with .env.example's settings."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip(
+            "docker-compose is not installed (apt-get install -y --no-install-recommends docker-compose)"
+        )
+    proc = subprocess.run(
+        [binary, "--env-file", str(repo_root / ".env.example"), "-f", "docker-compose.yaml", "config"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, f"docker-compose config rejects the file:\n{proc.stderr}"
+    return yaml.safe_load(proc.stdout)
+
+
+def _env_example(repo_root: Path) -> dict[str, str]:
+    settings = {}
+    for line in (repo_root / ".env.example").read_text().splitlines():
+        line = line.strip().removeprefix("# ")
+        match = re.match(r"^([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if match:
+            settings[match.group(1)] = match.group(2)
+    return settings
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    mounts = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume["source"], volume["target"]
+        mounts[target] = source
+    return mounts
+
+
+def test_services_and_images(compose: dict[str, Any], repo_root: Path) -> None:
+    services = compose["services"]
+    assert set(AIRFLOW_SERVICES) | {"postgres", "moto", "airflow-init", "aws-init"} <= set(services)
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["moto"]["image"] == "motoserver/moto:5.2.5"
+    dockerfile = (repo_root / "mwaa" / "compose" / "Dockerfile").read_text()
+    assert re.search(r"^FROM apache/airflow:3\.3\.1-python3\.12$", dockerfile, re.MULTILINE)
+    for name, command in AIRFLOW_SERVICES.items():
+        service = services[name]
+        assert service["build"]["dockerfile"] == "mwaa/compose/Dockerfile"
+        assert service["image"].endswith(":3.3.1-python3.12")
+        assert service["command"] == [command]
+        assert service["depends_on"]["airflow-init"]["condition"] == ("service_completed_successfully")
+    assert services["airflow-init"]["command"] == ["db", "migrate"]
+    ports = services["airflow-apiserver"]["ports"]
+    assert any(str(p).endswith("8080:8080/tcp") or str(p).endswith(":8080") for p in ports)
+
+
+def test_mounts_are_where_mwaa_puts_them(compose: dict[str, Any], repo_root: Path) -> None:
+    for name in AIRFLOW_SERVICES:
+        service = compose["services"][name]
+        mounts = _mounts(service)
+        assert mounts[f"{MWAA_HOME}/dags"] == str(repo_root / "dags")
+        assert mounts[f"{MWAA_HOME}/dags/include"] == str(repo_root / "include")
+        assert mounts[f"{MWAA_HOME}/plugins"] == str(repo_root / "plugins")
+        assert mounts[f"{MWAA_HOME}/startup/startup.sh"] == str(repo_root / "mwaa" / "startup.sh")
+        env = service["environment"]
+        assert env["AIRFLOW_HOME"] == MWAA_HOME
+        assert env["AIRFLOW__CORE__DAGS_FOLDER"] == f"{MWAA_HOME}/dags"
+        assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == f"{MWAA_HOME}/plugins"
+        assert env["AWS_ENDPOINT_URL"] == "http://moto:5000"
+        assert "@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert set(env) >= PIPELINE_SETTINGS
+
+
+def test_image_installs_mwaa_requirements_and_runs_startup(repo_root: Path) -> None:
+    dockerfile = (repo_root / "mwaa" / "compose" / "Dockerfile").read_text()
+    constraint = deploy.constraint_path(repo_root / "mwaa" / "requirements.txt")
+    assert f"mwaa/constraints.txt {constraint}" in dockerfile
+    assert f"mwaa/requirements.txt {MWAA_HOME}/requirements/requirements.txt" in dockerfile
+    assert "source /usr/local/airflow/startup/startup.sh" in dockerfile
+    entrypoint = repo_root / "mwaa" / "compose" / "entrypoint.sh"
+    assert 'source "$startup"' in entrypoint.read_text()
+    proc = subprocess.run(["bash", "-n", str(entrypoint)], capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_env_example_documents_every_setting(repo_root: Path) -> None:
+    text = (repo_root / "docker-compose.yaml").read_text()
+    referenced = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))
+    documented = _env_example(repo_root)
+    assert referenced - set(documented) == set(), "add these to .env.example"
+    assert set(documented) >= PIPELINE_SETTINGS
+    assert documented["PIPELINE_BACKEND"] == "local"
+
+
+def test_init_moto_creates_what_the_stack_creates(moto_endpoint: str, aws_env: None) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    names = init_moto.settings({"SALES_BUCKET": "lake-under-test"})
+    original = session.client
+
+    def client(service: str, **kwargs: Any) -> Any:
+        return original(service, endpoint_url=moto_endpoint, **kwargs)
+
+    session.client = client  # type: ignore[method-assign]
+    init_moto.create_all(names, session)
+    init_moto.create_all(names, session)  # a second run changes nothing and does not fail
+
+    s3, glue = client("s3"), client("glue")
+    for bucket in ("lake-under-test", "airflow-lake-under-test"):
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert glue.get_database(Name="sales_analytics")["Database"]["Name"] == "sales_analytics"
+    assert glue.get_database(Name="gold")["Database"]["Name"] == "gold"
+    job = glue.get_job(JobName="sales-bronze-to-silver")["Job"]
+    assert job["Command"]["ScriptLocation"] == (
+        "s3://airflow-lake-under-test/dags/include/glue/bronze_to_silver.py"
+    )
+    crawler = glue.get_crawler(Name="sales-lake-crawler")["Crawler"]
+    paths = [t["Path"] for t in crawler["Targets"]["S3Targets"]]
+    assert paths == ["s3://lake-under-test/silver/", "s3://lake-under-test/gold/"]
+    workgroup = client("athena").get_work_group(WorkGroup="sales_analytics")["WorkGroup"]
+    assert workgroup["Configuration"]["EnforceWorkGroupConfiguration"] is True

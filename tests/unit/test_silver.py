@@ -1,0 +1,202 @@
+"""Silver on real DuckDB: each quirk lands in silver or in quarantine with its reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from include.sales_analyzer import silver as sv
+from include.sales_analyzer.errors import ConservationError, InputFileError
+
+HEADER = (
+    "Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,Country,"
+    "City,State,Postal Code,Region,Product ID,Category,Sub-Category,Product Name,Sales"
+)
+GOOD = (
+    "{rid},CA-2017-152156,08/11/2017,11/11/2017,Second Class,CG-12520,Claire Gute,Consumer,"
+    "United States,Henderson,Kentucky,42420,South,FUR-BO-10001798,Furniture,Bookcases,{name},{sales}"
+)
+
+
+def good(rid: int = 1, name: str = "Bush Somerset Collection Bookcase", sales: str = "261.96") -> str:
+    return GOOD.format(rid=rid, name=name, sales=sales)
+
+
+def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool = False) -> dict:
+    """Write `lines` as a file and run the real silver SQL over it with DuckDB."""
+    path = tmp_path / "in.csv"
+    data = newline.join(lines) + newline
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    header = sv.inspect_header(path)
+    paths = sv.SilverPaths.for_run(tmp_path / "lake", path, "2026-01-15", "run1")
+    sv.prepare_dirs(paths)
+    with duckdb.connect() as con:
+        con.execute(sv.render_silver_sql(header, paths, "2026-01-15", path.name))
+        counts = sv.summarize(paths, con)
+        law = sv.check_conservation(sv.count_lines(path), counts, str(path))
+        has_rows = any(paths.silver_version_dir.rglob("*.parquet"))
+        rows = (
+            con.execute(
+                f"select * from read_parquet('{paths.silver_version_dir}/**/*.parquet', "
+                "hive_partitioning = true) order by source_line"
+            ).fetchall()
+            if has_rows
+            else []
+        )
+        cols = (
+            [d[0] for d in con.description]
+            if has_rows
+            else []
+        )
+        quarantine = con.execute(
+            f"select source_line, reason, column_name, value, expected, raw_line "
+            f"from read_parquet('{paths.quarantine_tmp}') order by source_line"
+        ).fetchall()
+    return {
+        "counts": counts,
+        "law": law,
+        "rows": [dict(zip(cols, r, strict=True)) for r in rows],
+        "quarantine": quarantine,
+    }
+
+
+def test_clean_record_is_typed(tmp_path: Path) -> None:
+    out = run_silver(tmp_path, [HEADER, good(sales="957.5775")])
+    (row,) = out["rows"]
+    assert row["row_id"] == 1
+    assert str(row["order_date"]) == "2017-11-08"  # day-first
+    assert row["sales"] == Decimal("957.5775")
+    assert row["postal_code"] == "42420"
+    assert (row["order_year"], row["order_month"], row["source_line"]) == (2017, 11, 2)
+    assert out["law"]["holds"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason", "column", "value"),
+    [
+        (good().replace("08/11/2017", "31/02/2017"), "invalid_date", "Order Date", "31/02/2017"),
+        (good().replace("08/11/2017", "11/16/2017"), "invalid_date", "Order Date", "11/16/2017"),
+        (good().replace("08/11/2017", "2017-11-08"), "invalid_date", "Order Date", "2017-11-08"),
+        (good(sales="-5"), "out_of_range", "Sales", "-5"),
+        (good(sales="abc"), "invalid_decimal", "Sales", "abc"),
+        (good(sales="1.23456"), "invalid_decimal", "Sales", "1.23456"),
+        (good(sales="99999999"), "out_of_range", "Sales", "99999999"),
+        (good().replace("CG-12520", ""), "missing_value", "Customer ID", None),
+        (good().replace("CA-2017-152156", ""), "missing_value", "Order ID", None),
+        (good().replace("CA-2017-152156", "XX-17"), "pattern_mismatch", "Order ID", "XX-17"),
+        (good().replace("Second Class", "Teleport"), "not_allowed", "Ship Mode", "Teleport"),
+        (good().replace("11/11/2017", "01/11/2017"), "ship_date_before_order_date", "Ship Date", "01/11/2017"),
+        (good(rid="x"), "invalid_integer", "Row ID", "x"),  # type: ignore[arg-type]
+        (good(name="Hon Deluxe, Rounded Back"), "too_many_fields", "", "19"),
+        (good().replace(",42420", ""), "too_few_fields", "", "17"),
+        (good(name='"Apple Phone'), "malformed_csv", "", None),
+        (good(name='Eldon 24"" Color'), "malformed_csv", "", None),
+    ],
+)
+def test_bad_record_is_quarantined_with_its_reason(
+    tmp_path: Path, line: str, reason: str, column: str, value: str | None
+) -> None:
+    out = run_silver(tmp_path, [HEADER, good(rid=1), line])
+    assert [r["row_id"] for r in out["rows"]] == [1]
+    ((source_line, got_reason, got_column, got_value, expected, raw),) = out["quarantine"]
+    assert (source_line, got_reason, got_column, got_value) == (3, reason, column, value)
+    assert raw == line
+    assert expected
+    assert out["law"] == {
+        "bronze_lines": 3,
+        "silver_rows": 1,
+        "quarantined_lines": 1,
+        "non_record_lines": 1,
+        "holds": True,
+    }
+
+
+def test_text_quirks_are_cleaned_not_rejected(tmp_path: Path) -> None:
+    name = '"Hon Deluxe Fabric Upholstered Stacking Chairs, Rounded Back"'
+    lines = [
+        HEADER,
+        good(1, name),
+        good(2, '"Self-Adhesive 24"" Color Labels"'),
+        good(3, "Avery\u00a0Durable   Binders"),
+        good(4).replace("42420", "05408"),
+        good(5).replace(",42420,", ",,"),
+    ]
+    rows = run_silver(tmp_path, lines)["rows"]
+    assert [r["product_name"] for r in rows[:3]] == [
+        "Hon Deluxe Fabric Upholstered Stacking Chairs, Rounded Back",
+        'Self-Adhesive 24" Color Labels',
+        "Avery Durable Binders",
+    ]
+    assert rows[3]["postal_code"] == "05408"
+    assert rows[4]["postal_code"] is None
+
+
+def test_duplicate_row_id_keeps_the_first_line(tmp_path: Path) -> None:
+    out = run_silver(tmp_path, [HEADER, good(7), good(8), good(7, sales="1.00")])
+    assert [(r["row_id"], r["source_line"]) for r in out["rows"]] == [(7, 2), (8, 3)]
+    assert out["quarantine"][0][:4] == (4, "duplicate_row_id", "Row ID", "7")
+    assert "line 2" in out["quarantine"][0][4]
+
+
+def test_content_duplicates_with_distinct_row_ids_are_kept(tmp_path: Path) -> None:
+    out = run_silver(tmp_path, [HEADER, good(1), good(2)])
+    assert len(out["rows"]) == 2
+
+
+def test_damaged_file_layout(tmp_path: Path) -> None:
+    """Trailing empty columns, CRLF, a BOM, blank lines and junk lines at the end."""
+    lines = [HEADER + ",,,", good(1) + ",,,", "", good(2) + ",,,", "   ", ",,,,,,,,,,,,,,,,,,,123.45,"]
+    out = run_silver(tmp_path, lines, newline="\r\n", bom=True)
+    assert [r["row_id"] for r in out["rows"]] == [1, 2]
+    assert [(q[0], q[1]) for q in out["quarantine"]] == [(6, "too_many_fields")]
+    assert out["counts"]["blank_lines"] == 2
+    assert out["law"]["holds"]
+
+
+def test_reordered_and_extra_columns_are_mapped_by_name(tmp_path: Path) -> None:
+    names = HEADER.split(",")
+    values = good(3).split(",")
+    order = list(reversed(range(len(names))))
+    header = ",".join([names[i] for i in order] + ["Quantity", "Profit"])
+    line = ",".join([values[i] for i in order] + ["2", "41.9136"])
+    (row,) = run_silver(tmp_path, [header, line])["rows"]
+    assert (row["row_id"], row["sales"], row["customer_id"]) == (3, Decimal("261.96"), "CG-12520")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\x1f\x8b\x08\x00rest", "gzip-compressed"),
+        (b"PK\x03\x04rest", "zip archive"),
+        (b"Row ID;Order ID;Sales\n1;2;3\n", "separated by ';'"),
+        (HEADER.replace("Sales", "Revenue").encode() + b"\n", "required column 'Sales' is missing"),
+        (HEADER.replace("Row ID", "RowID").encode() + b"\n", "found 'RowID'"),
+        (HEADER.encode() + b"\n1,caf\xe9\n", "not UTF-8"),
+        (b"abc\x00def\n", "NUL byte"),
+    ],
+)
+def test_unreadable_files_fail_with_a_clear_message(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as err:
+        sv.inspect_header(path)
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_conservation_violation_is_an_error() -> None:
+    counts = {"silver_rows": 5, "quarantined_lines": 1, "header_lines": 1, "blank_lines": 0, "lines_read": 8}
+    with pytest.raises(ConservationError, match="8 lines in bronze but 7 accounted for"):
+        sv.check_conservation(8, counts, "x.csv")
+
+
+def test_count_lines_counts_an_unterminated_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a\nb\n\nc")
+    assert sv.count_lines(path) == 4
+    path.write_bytes(b"a\nb\n")
+    assert sv.count_lines(path) == 2
