@@ -32,10 +32,10 @@ from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
 
 settings = get_settings()  # environment variables only: no I/O at parse time
-LAKE = f"file://{settings.lake_dir}"
-BRONZE = Asset(name="sales_bronze", uri=f"{LAKE}/bronze/sales")
-SILVER = Asset(name="sales_silver", uri=f"{LAKE}/silver/sales")
-GOLD = Asset(name="sales_gold", uri=f"file://{settings.published_path}")
+# Named assets: their identity must not change with the data directory or the backend.
+BRONZE = Asset("sales_bronze")
+SILVER = Asset("sales_silver")
+GOLD = Asset("sales_gold")
 
 
 def _run() -> tuple[str, str, str]:

@@ -78,7 +78,9 @@ def published(data_dir: Path) -> dict:
             "yearly": con.execute(
                 "select order_year, rows, revenue, unique_customers from yearly order by 1"
             ).fetchall(),
-            "regional_revenue": con.execute("select region, revenue from regional_revenue order by 1").fetchall(),
+            "regional_revenue": con.execute(
+                "select region, revenue from regional_revenue order by 1"
+            ).fetchall(),
             "segment_yearly": con.execute(
                 "select order_year, segment, revenue from segment_yearly order by 1, 2"
             ).fetchall(),
@@ -106,7 +108,9 @@ def snapshot(data_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def damaged_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     data_dir = tmp_path_factory.mktemp("data")
-    reference = generate_sales_csv(tmp_path_factory.mktemp("ref") / "ref.csv", rows=ROWS, seed=SEED, damaged=True)
+    reference = generate_sales_csv(
+        tmp_path_factory.mktemp("ref") / "ref.csv", rows=ROWS, seed=SEED, damaged=True
+    )
     conf = {"source": "synthetic", "rows": ROWS, "seed": SEED, "damaged": True}
     first = run_dag_test(airflow_home, data_dir, conf)
     assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-3000:]

@@ -46,11 +46,7 @@ def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool 
             if has_rows
             else []
         )
-        cols = (
-            [d[0] for d in con.description]
-            if has_rows
-            else []
-        )
+        cols = [d[0] for d in con.description] if has_rows else []
         quarantine = con.execute(
             f"select source_line, reason, column_name, value, expected, raw_line "
             f"from read_parquet('{paths.quarantine_tmp}') order by source_line"
@@ -88,7 +84,12 @@ def test_clean_record_is_typed(tmp_path: Path) -> None:
         (good().replace("CA-2017-152156", ""), "missing_value", "Order ID", None),
         (good().replace("CA-2017-152156", "XX-17"), "pattern_mismatch", "Order ID", "XX-17"),
         (good().replace("Second Class", "Teleport"), "not_allowed", "Ship Mode", "Teleport"),
-        (good().replace("11/11/2017", "01/11/2017"), "ship_date_before_order_date", "Ship Date", "01/11/2017"),
+        (
+            good().replace("11/11/2017", "01/11/2017"),
+            "ship_date_before_order_date",
+            "Ship Date",
+            "01/11/2017",
+        ),
         (good(rid="x"), "invalid_integer", "Row ID", "x"),  # type: ignore[arg-type]
         (good(name="Hon Deluxe, Rounded Back"), "too_many_fields", "", "19"),
         (good().replace(",42420", ""), "too_few_fields", "", "17"),
