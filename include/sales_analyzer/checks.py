@@ -38,7 +38,7 @@ class Check:
     """One rule a record must meet; `kind` tells an engine how to express it."""
 
     code: str
-    kind: str  # missing | shape | date | allowed | pattern | min | max | not_before
+    kind: str  # missing | shape | date | allowed | pattern | min | max | not_before | not_after | max_length
     column: str  # silver column name
     source: str  # the source file's header name, for messages
     expected: str
@@ -59,6 +59,8 @@ def record_checks(contract: Contract | None = None) -> list[Check]:
             checks.append(Check("invalid_decimal", "shape", c.name, c.source, c.expected, shape))
         elif c.type == "date":
             checks.append(Check("invalid_date", "date", c.name, c.source, c.expected, c.strptime_format))
+        if c.max_length:
+            checks.append(Check("too_long", "max_length", c.name, c.source, c.expected, c.max_length))
         if c.allowed:
             checks.append(Check("not_allowed", "allowed", c.name, c.source, c.expected, c.allowed))
         if c.pattern:
@@ -72,4 +74,8 @@ def record_checks(contract: Contract | None = None) -> list[Check]:
             checks.append(
                 Check(f"{c.name}_before_{other.name}", "not_before", c.name, c.source, c.expected, other.name)
             )
+        if c.not_after:
+            if c.not_after != "ingest_date":
+                raise ValueError(f"{c.name}: not_after supports only ingest_date, not {c.not_after!r}")
+            checks.append(Check("date_in_future", "not_after", c.name, c.source, c.expected, c.not_after))
     return checks

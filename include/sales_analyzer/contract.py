@@ -31,6 +31,8 @@ class Column:
     max: float | None = None
     format: str | None = None
     not_before: str | None = None
+    not_after: str | None = None  # only "ingest_date": no dates after the day the file came in
+    max_length: int | None = None
     precision: int | None = None
     scale: int | None = None
 
@@ -75,6 +77,10 @@ class Column:
             parts.append(f">= {self.min:g}")
         if self.not_before:
             parts.append(f"not before {self.not_before}")
+        if self.not_after:
+            parts.append(f"not after the {self.not_after.replace('_', ' ')}")
+        if self.max_length:
+            parts.append(f"at most {self.max_length} characters")
         return ", ".join(parts) or "a non-empty value"
 
 

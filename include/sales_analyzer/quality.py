@@ -55,6 +55,8 @@ def build_expectations(contract: Contract | None = None, max_quarantine_fraction
     for c in contract.columns:
         if c.required:
             out.append(e.ExpectColumnValuesToNotBeNull(column=c.name))
+        if c.max_length:
+            out.append(e.ExpectColumnValueLengthsToBeBetween(column=c.name, max_value=c.max_length))
         if c.allowed:
             out.append(e.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.allowed)))
         if c.pattern:

@@ -314,7 +314,8 @@ def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
     paths.silver_live.parent.mkdir(parents=True, exist_ok=True)
     swap_symlink(paths.silver_live, paths.silver_version_dir)
     paths.quarantine_dir.mkdir(parents=True, exist_ok=True)
-    os.replace(paths.quarantine_tmp, paths.quarantine_file)
+    if paths.quarantine_tmp.exists():  # a retry after a half-done publish finds it moved
+        os.replace(paths.quarantine_tmp, paths.quarantine_file)
     shutil.rmtree(paths.staging_dir, ignore_errors=True)
     versions = sorted(paths.silver_version_dir.parent.iterdir(), key=lambda p: p.stat().st_mtime)
     live = paths.silver_live.resolve()

@@ -107,9 +107,9 @@ def test_overview_headline_figures_and_growth(app: AppTest, gold: Gold, filtered
     shown = metrics(at)
 
     assert dollars(shown["Revenue"][0]) == pytest.approx(now.revenue, abs=0.5)
-    assert shown["Orders"][0] == f"{now.orders:,}"
-    assert shown["Customers"][0] == f"{now.customers:,}"
-    assert shown["Order lines"][0] == f"{now.lines:,}"
+    assert shown["Orders"][0] == f"{int(now.orders):,}"
+    assert shown["Customers"][0] == f"{int(now.customers):,}"
+    assert shown["Order lines"][0] == f"{int(now.lines):,}"
     assert dollars(shown["Average order value"][0]) == pytest.approx(now.revenue / now.orders, abs=0.005)
     assert shown["Revenue"][1] == f"{now.revenue / before.revenue - 1:+.1%}"
     assert shown["Orders"][1] == f"{now.orders / before.orders - 1:+.1%}"
@@ -127,7 +127,6 @@ def test_revenue_monthly_and_year_on_year(app: AppTest, filtered) -> None:
     expected_yearly["yoy_growth"] = expected_yearly["revenue"] / expected_yearly["revenue"].shift() - 1
 
     same(monthly, expected_monthly, ["order_year", "order_month"])
-    assert len(monthly) == 24
     same(yearly, expected_yearly, ["order_year"])
 
 

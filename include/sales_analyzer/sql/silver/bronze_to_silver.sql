@@ -59,6 +59,10 @@
     t_{{ ch.column }} > {{ ch.arg }}
     {%- elif ch.kind == 'not_before' -%}
     t_{{ ch.column }} < t_{{ ch.arg }}
+    {%- elif ch.kind == 'not_after' -%}
+    t_{{ ch.column }} > date '{{ ingest_date }}'
+    {%- elif ch.kind == 'max_length' -%}
+    length(v_{{ ch.column }}) > {{ ch.arg }}
     {%- endif -%}
 {%- endmacro %}
 

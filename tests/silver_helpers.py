@@ -1,0 +1,56 @@
+"""Run the real silver SQL on small hand-written files (shared by unit and reliability tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from include.sales_analyzer import silver as sv
+
+HEADER = (
+    "Row ID,Order ID,Order Date,Ship Date,Ship Mode,Customer ID,Customer Name,Segment,Country,"
+    "City,State,Postal Code,Region,Product ID,Category,Sub-Category,Product Name,Sales"
+)
+GOOD = (
+    "{rid},CA-2017-152156,08/11/2017,11/11/2017,Second Class,CG-12520,Claire Gute,Consumer,"
+    "United States,Henderson,Kentucky,42420,South,FUR-BO-10001798,Furniture,Bookcases,{name},{sales}"
+)
+
+
+def good(rid: int = 1, name: str = "Bush Somerset Collection Bookcase", sales: str = "261.96") -> str:
+    return GOOD.format(rid=rid, name=name, sales=sales)
+
+
+def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool = False) -> dict:
+    """Write `lines` as a file and run the real silver SQL over it with DuckDB."""
+    path = tmp_path / "in.csv"
+    data = newline.join(lines) + newline
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    header = sv.inspect_header(path)
+    paths = sv.SilverPaths.for_run(tmp_path / "lake", path, "2026-01-15", "run1")
+    sv.prepare_dirs(paths)
+    with duckdb.connect() as con:
+        con.execute(sv.render_silver_sql(header, paths, "2026-01-15", path.name))
+        counts = sv.summarize(paths, con)
+        law = sv.check_conservation(sv.count_lines(path), counts, str(path))
+        has_rows = any(paths.silver_version_dir.rglob("*.parquet"))
+        rows = (
+            con.execute(
+                f"select * from read_parquet('{paths.silver_version_dir}/**/*.parquet', "
+                "hive_partitioning = true) order by source_line"
+            ).fetchall()
+            if has_rows
+            else []
+        )
+        cols = [d[0] for d in con.description] if has_rows else []
+        quarantine = con.execute(
+            f"select source_line, reason, column_name, value, expected, raw_line "
+            f"from read_parquet('{paths.quarantine_tmp}') order by source_line"
+        ).fetchall()
+    return {
+        "counts": counts,
+        "law": law,
+        "rows": [dict(zip(cols, r, strict=True)) for r in rows],
+        "quarantine": quarantine,
+    }
