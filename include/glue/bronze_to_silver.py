@@ -225,7 +225,8 @@ def _failed(check: chk.Check, ingest_date: str) -> Column:
         case "missing":
             return v.isNull()
         case "shape":
-            return v.isNotNull() & ~v.rlike(java_regex(str(check.arg)))
+            # a number of the right shape whose cast overflows fails too, as in DuckDB
+            return v.isNotNull() & (~v.rlike(java_regex(str(check.arg))) | t.isNull())
         case "date":
             return v.isNotNull() & t.isNull()
         case "allowed":
@@ -313,8 +314,8 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         "source_line",
         "line_kind",
         "check_no",
-        # Kept only for rejected lines, as the DuckDB staging file does (duplicates get none).
-        sf.when(sf.col("check_no").isNotNull(), sf.col("raw_line")).alias("raw_line"),
+        # Kept for every record line, as in the DuckDB staging file: duplicates need it too.
+        sf.when(sf.col("line_kind") == "record", sf.col("raw_line")).alias("raw_line"),
         reason_value.alias("reason_value"),
         *[sf.col(f"t_{c.name}").alias(c.name) for c in contract.columns],
     )

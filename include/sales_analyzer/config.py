@@ -31,6 +31,22 @@ class Settings:
     athena_workgroup: str
     glue_job_name: str
     glue_crawler_name: str
+    # aws backend (PIPELINE_BACKEND=aws); defaults match mwaa/cloudformation/sales-analyzer.yaml
+    gold_database: str = "gold"
+    catalog_mode: str = "ddl"
+    aws_deferrable: bool = True
+    aws_poll_seconds: int = 30
+    bronze_prefix: str = "bronze/sales"
+    silver_prefix: str = "silver"
+    quarantine_prefix: str = "quarantine"
+    reports_prefix: str = "reports"
+    artifacts_prefix: str = "artifacts/glue"
+    glue_job_role: str = "smart-sales-analyzer-glue-job"
+    glue_worker_type: str = "G.1X"
+    glue_workers: int = 2
+    glue_timeout_minutes: int = 30
+    glue_security_configuration: str = "smart-sales-analyzer-glue"
+    glue_log_group: str = "/aws-glue/jobs/smart-sales-analyzer"
 
     @property
     def lake_dir(self) -> Path:
@@ -76,4 +92,19 @@ def get_settings() -> Settings:
         athena_workgroup=env.get("SALES_ATHENA_WORKGROUP", "sales_analytics"),
         glue_job_name=env.get("SALES_GLUE_JOB_NAME", "sales-bronze-to-silver"),
         glue_crawler_name=env.get("SALES_GLUE_CRAWLER_NAME", "sales-lake-crawler"),
+        gold_database=env.get("SALES_GOLD_DATABASE", "gold"),
+        catalog_mode=env.get("SALES_CATALOG_MODE", "ddl").lower(),
+        aws_deferrable=env.get("SALES_AWS_DEFERRABLE", "true").lower() in ("1", "true", "yes", "on"),
+        aws_poll_seconds=int(env.get("SALES_AWS_POLL_SECONDS", "30")),
+        bronze_prefix=env.get("SALES_BRONZE_PREFIX", "bronze/sales").strip("/"),
+        silver_prefix=env.get("SALES_SILVER_PREFIX", "silver").strip("/"),
+        quarantine_prefix=env.get("SALES_QUARANTINE_PREFIX", "quarantine").strip("/"),
+        reports_prefix=env.get("SALES_REPORTS_PREFIX", "reports").strip("/"),
+        artifacts_prefix=env.get("SALES_ARTIFACTS_PREFIX", "artifacts/glue").strip("/"),
+        glue_job_role=env.get("SALES_GLUE_JOB_ROLE", "smart-sales-analyzer-glue-job"),
+        glue_worker_type=env.get("SALES_GLUE_WORKER_TYPE", "G.1X"),
+        glue_workers=int(env.get("SALES_GLUE_WORKERS", "2")),
+        glue_timeout_minutes=int(env.get("SALES_GLUE_TIMEOUT_MINUTES", "30")),
+        glue_security_configuration=env.get("SALES_GLUE_SECURITY_CONFIGURATION", "smart-sales-analyzer-glue"),
+        glue_log_group=env.get("SALES_GLUE_LOG_GROUP", "/aws-glue/jobs/smart-sales-analyzer"),
     )

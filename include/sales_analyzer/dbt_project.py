@@ -105,7 +105,11 @@ def run_dbt(args: list[str], profiles_dir: Path | None = None) -> subprocess.Com
 
 def build_manifest() -> Path:
     """Parse the project into target/manifest.json, which Cosmos renders the DAG from."""
+    # A full parse that also leaves target/partial_parse.msgpack, which Cosmos reuses so
+    # each model task does not parse the project again.
     proc = run_dbt(["parse", "--no-partial-parse"])
+    if proc.returncode == 0:
+        proc = run_dbt(["parse"])
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"dbt parse failed (exit {proc.returncode})")

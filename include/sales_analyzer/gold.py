@@ -55,13 +55,16 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
         ),
         profile_config=profile_config(settings),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.WATCHER,
+            execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=settings.dbt_executable,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            # One `dbt build --select <model>` per task: the model and its tests together.
+            # (Cosmos' watcher mode was faster but its consumer tasks wait on the producer,
+            # which deadlocks under `airflow dags test` and under max_active_tasks=1.)
+            test_behavior=TestBehavior.BUILD,
             emit_datasets=False,
         ),
         operator_args={"install_deps": False, "retries": 2},

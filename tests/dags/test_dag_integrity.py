@@ -83,14 +83,16 @@ def test_task_graph(dagbag) -> None:
     for upstream, downstream in itertools.pairwise(MAIN_PATH):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     gold = {
-        t.removeprefix("build_gold.").split(".")[0].removesuffix("_run")
+        t.removeprefix("build_gold.").removesuffix("_model_build")
         for t in ids
         if t.startswith("build_gold.")
     }
     assert gold >= GOLD_MODELS, GOLD_MODELS - gold
-    # Cosmos' watcher mode: one dbt build feeds every model's task
-    assert "build_gold.dbt_producer_watcher" in ids
-    assert "build_gold.fct_sales.test" in dag.get_task("build_gold.fct_sales.run").downstream_task_ids
+    # one `dbt build` task per model (its tests included), in dependency order
+    staging = dag.get_task("build_gold.stg_silver__sales_model_build")
+    assert "build_gold.dim_customer_model_build" in staging.downstream_task_ids
+    fct = dag.get_task("build_gold.fct_sales_model_build")
+    assert {"build_gold.yearly_model_build", "build_gold.monthly_model_build"} <= fct.downstream_task_ids
     # every gold task runs after catalog_silver and before publish_gold
     catalog = dag.get_task("catalog_silver")
     assert any(t.startswith("build_gold.") for t in catalog.downstream_task_ids)

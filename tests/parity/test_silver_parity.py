@@ -147,6 +147,7 @@ def damaged_extras() -> list[str]:
         record({"Row ID": "9041", "Sales": "1.5"}),
         record({"Row ID": "9041", "Sales": "2.5"}),
         "1,2,3",
+        "",
     ]
 
 
@@ -158,7 +159,7 @@ def write_damaged(path: Path) -> None:
 
 
 def write_crlf_reordered(path: Path) -> None:
-    """A CRLF file with a BOM, columns reordered and the Sample-Superstore variant's extra columns."""
+    """CRLF lines, a BOM, columns reordered, the Sample-Superstore variant's extra named columns."""
     plain = path.with_name("plain.csv")
     generate_sales_csv(plain, rows=300, seed=11)
     rows = list(csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8"))))
@@ -181,7 +182,8 @@ def write_crlf_reordered(path: Path) -> None:
         writer.writerow([{**BASE, **extra, **fields}[name] for name in order])
     out.write("9102,too,few\r\n")
     writer.writerow([{**BASE, **extra, "Row ID": "9103"}[name] for name in order] + ["surplus"])
-    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    # The last line has no line end, as files saved by some tools do.
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().removesuffix("\r\n").encode("utf-8"))
 
 
 def write_not_utf8(path: Path) -> None:
@@ -378,7 +380,7 @@ def test_quarantine_is_identical(parity: dict[str, Any], name: str) -> None:
     assert len(list(Path(case.spark.quarantine_glob).parent.glob("*.parquet"))) == 1
     assert schema(case.spark.quarantine_glob) == schema(case.duckdb.quarantine_glob)
     duck = quarantine_rows(case.duckdb)
-    assert len(duck) >= 8
+    assert len(duck) >= 5
     assert_same(duck, quarantine_rows(case.spark), f"{name} quarantine")
 
 

@@ -181,6 +181,8 @@ def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
         (good(sales="-12.5"), (3, "out_of_range", "Sales", "-12.5")),
         (good(sales="twelve"), (3, "invalid_decimal", "Sales", "twelve")),
         (good(sales="99999999999"), (3, "out_of_range", "Sales", "99999999999")),
+        (good(sales="123456789012345"), (3, "invalid_decimal", "Sales", "123456789012345")),
+        (good(rid="9223372036854775808"), (3, "invalid_integer", "Row ID", "9223372036854775808")),  # type: ignore[arg-type]
         (good(rid=""), (3, "missing_value", "Row ID", None)),  # type: ignore[arg-type]
         (good().replace("CA-2017-152156", ""), (3, "missing_value", "Order ID", None)),
         (good(name="x" * 100_000), (3, "too_long", "Product Name", "x" * 100_000)),
@@ -198,6 +200,8 @@ def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
         "negative-sales",
         "non-numeric-sales",
         "absurd-sales",
+        "sales-overflowing-decimal",
+        "row-id-overflowing-bigint",
         "empty-row-id",
         "empty-order-id",
         "huge-field",

@@ -46,7 +46,8 @@
     {%- if ch.kind == 'missing' -%}
     v_{{ ch.column }} is null
     {%- elif ch.kind == 'shape' -%}
-    v_{{ ch.column }} is not null and not regexp_matches(v_{{ ch.column }}, '{{ ch.arg }}')
+    v_{{ ch.column }} is not null
+    and (not regexp_matches(v_{{ ch.column }}, '{{ ch.arg }}') or t_{{ ch.column }} is null)
     {%- elif ch.kind == 'date' -%}
     v_{{ ch.column }} is not null and t_{{ ch.column }} is null
     {%- elif ch.kind == 'allowed' -%}
@@ -141,7 +142,7 @@ copy (
         source_line,
         line_kind,
         check_no,
-        case when check_no is not null then raw_line end as raw_line,
+        case when line_kind = 'record' then raw_line end as raw_line,
         case check_no
             when 2 then n_fields::varchar
             when 3 then n_fields::varchar

@@ -1,0 +1,347 @@
+"""moto in server mode as the AWS of the aws-backend tests, plus the parts moto cannot play.
+
+moto answers the S3, Glue, Athena, IAM and STS API calls. It never runs a Glue script, its
+crawls do not finish, GetCrawlerMetrics is not implemented, and its job runs and queries only
+ever succeed. Running in the test process, it can be extended where the tests need more:
+
+- GlueWorker plays the Glue workers: for each run the DAG starts, it runs the DuckDB silver
+  (the Glue script's twin: the parity test holds their rows identical) on the bronze object
+  named by the run's --bronze_path and writes --silver_path / --quarantine_path, or ends the
+  run FAILED / TIMEOUT with an error message, as a test asks.
+- fail_athena_queries makes Athena queries that match fail with a reason.
+- throttle_glue_job_runs makes GetJobRun of a job answer ThrottlingException.
+- crawls_finish / crawler_metrics make crawls complete and answer GetCrawlerMetrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ACCOUNT_ID = "123456789012"  # moto's account: no log or report may show it
+REGION = "us-east-1"
+ACCESS_KEY_ID = "AKIAFAKEKEYID0000001"
+# Planted so that the tests can grep every log and report for it.
+SECRET_ACCESS_KEY = "planted-fake-secret-Zq9vX7pL2mK4"
+GLUE_ROLE = "smart-sales-analyzer-glue-job"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoAws:
+    """A ThreadedMotoServer on 127.0.0.1 and clients for it."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoAws:
+        """Start serving."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and forget every resource."""
+        from moto.moto_api import state_manager
+
+        for model in ("glue::job_run", "glue::crawl"):
+            state_manager.unset_transition(model)
+        self.server.stop()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the emulator."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+        )
+
+    def airflow_env(self, **extra: str) -> dict[str, str]:
+        """Environment of an Airflow subprocess using the aws backend against this emulator."""
+        conn = {
+            "conn_type": "aws",
+            "login": ACCESS_KEY_ID,
+            "password": SECRET_ACCESS_KEY,
+            "extra": {
+                "endpoint_url": self.endpoint,
+                "region_name": REGION,
+                # Failures must surface in seconds, not after botocore's default backoff.
+                "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 2}},
+            },
+        }
+        return {
+            "PIPELINE_BACKEND": "aws",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),
+            "SALES_AWS_POLL_SECONDS": "1",
+            "SALES_AWS_DEFERRABLE": "true" if aiobotocore_installed() else "false",
+            **extra,
+        }
+
+    def create_stack(self, names: dict[str, str]) -> None:
+        """What the CloudFormation stack creates, by mwaa/compose/init_moto, minus the Glue job.
+
+        moto has no UpdateJob, so the job is left for the DAG's GlueJobOperator to create
+        (its update path, an UpdateJob of the same definition, cannot be played here).
+        """
+        from mwaa.compose.init_moto import create_all
+
+        session = boto3.session.Session(
+            aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=REGION
+        )
+        with _env(AWS_ENDPOINT_URL=self.endpoint):
+            create_all(names, session)
+        self.client("glue").delete_job(JobName=names["glue_job_name"])
+        self.client("iam").create_role(
+            RoleName=GLUE_ROLE,
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "glue.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+
+
+def aiobotocore_installed() -> bool:
+    """Deferrable AWS operators need aiobotocore; without it the tests run them synchronously."""
+    import importlib.util
+
+    return importlib.util.find_spec("aiobotocore") is not None
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def default_names() -> dict[str, str]:
+    """Resource names as the DAG's settings default them."""
+    from mwaa.compose.init_moto import settings
+
+    return settings({})
+
+
+def _glue_backend() -> Any:
+    from moto.glue.models import glue_backends
+
+    return glue_backends[ACCOUNT_ID][REGION]
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
+    """What the Glue script does, done by the DuckDB silver (its parity twin) on the run's arguments."""
+    import duckdb
+
+    from include.sales_analyzer import silver as sv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bronze = Path(tmp) / args["--source_name"]
+        s3.download_file(*_split(args["--bronze_path"]), str(bronze))
+        paths = sv.SilverPaths.for_run(Path(tmp) / "lake", bronze, args["--ingest_date"], "glue")
+        sv.prepare_dirs(paths)
+        header = sv.inspect_header(bronze)
+        sql = sv.render_silver_sql(header, paths, args["--ingest_date"], args["--source_name"])
+        with duckdb.connect() as con:
+            con.execute(sql)
+            counts = sv.summarize(paths, con)
+        bucket, prefix = _split(args["--silver_path"])
+        for f in sorted(paths.silver_version_dir.rglob("*.parquet")):
+            s3.upload_file(str(f), bucket, prefix + f.relative_to(paths.silver_version_dir).as_posix())
+        s3.put_object(Bucket=bucket, Key=prefix + "_SUCCESS", Body=b"")  # as Spark writes
+        bucket, prefix = _split(args["--quarantine_path"])
+        s3.upload_file(str(paths.quarantine_tmp), bucket, prefix + "part-00000.parquet")
+    return counts
+
+
+Fate = Callable[[str, dict[str, str]], "tuple[str, str | None] | None"]
+
+
+class GlueWorker(threading.Thread):
+    """Plays Glue: picks up each run the DAG starts and ends it as `fate` says (default: real work)."""
+
+    def __init__(self, aws: MotoAws, fate: Fate | None = None) -> None:
+        super().__init__(daemon=True, name="glue-worker")
+        self.s3 = aws.client("s3")
+        self.fate = fate or (lambda job, args: None)
+        self.done: dict[str, dict[str, Any]] = {}
+        self.errors: list[str] = []
+        self._stop_event = threading.Event()
+
+    def __enter__(self) -> GlueWorker:
+        from moto.moto_api import state_manager
+
+        # Runs stay where this worker puts them (moto would otherwise succeed them on first read).
+        state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 10**9})
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+    def run(self) -> None:
+        """Poll moto's Glue backend for runs to play."""
+        while not self._stop_event.is_set():
+            for job in list(_glue_backend().jobs.values()):
+                for job_run in list(job.job_runs):
+                    if job_run.job_run_id in self.done or job_run._status not in ("STARTING", "RUNNING"):
+                        continue
+                    self._play(job.name, job_run)
+            time.sleep(0.2)
+
+    def _play(self, job_name: str, job_run: Any) -> None:
+        args = dict(job_run.arguments or {})
+        outcome = self.fate(job_name, args)
+        if outcome == ("RUNNING", None):
+            job_run.status = "RUNNING"
+            return  # asked again on the next poll
+        job_run.status = "RUNNING"
+        record: dict[str, Any] = {"job": job_name, "arguments": args}
+        if outcome is None:
+            try:
+                record["counts"] = run_duckdb_silver(self.s3, args)
+                job_run.status = "SUCCEEDED"
+            except Exception as exc:  # a broken run must fail the DAG, and the test must say why
+                self.errors.append(f"{job_name}: {exc!r}")
+                job_run.error_message = f"silver twin failed: {exc}"
+                job_run.status = "FAILED"
+        else:
+            state, message = outcome
+            job_run.error_message = message
+            job_run.status = state
+        record["state"] = job_run._status
+        self.done[job_run.job_run_id] = record
+
+
+@pytest.fixture
+def glue_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetJobRun answers ErrorMessage for a failed run, as Glue does (moto's FakeJobRun has none)."""
+    from moto.glue.models import FakeJobRun
+
+    original = FakeJobRun.as_dict
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        out = original(self)
+        if getattr(self, "error_message", None):
+            out["ErrorMessage"] = self.error_message
+        return out
+
+    monkeypatch.setattr(FakeJobRun, "as_dict", as_dict)
+
+
+def throttle_glue_job_runs(monkeypatch: pytest.MonkeyPatch, job_names: set[str]) -> None:
+    """GetJobRun of these jobs answers ThrottlingException, every time."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.glue.responses import GlueResponse
+
+    original = GlueResponse.get_job_run
+
+    def get_job_run(self: Any) -> Any:
+        if self.parameters.get("JobName") in job_names:
+            raise JsonRESTError("ThrottlingException", "Rate exceeded")
+        return original(self)
+
+    monkeypatch.setattr(GlueResponse, "get_job_run", get_job_run)
+
+
+def fail_athena_queries(monkeypatch: pytest.MonkeyPatch, marker: str, reason: str) -> None:
+    """Athena queries whose text holds `marker` end FAILED with `reason` as StateChangeReason."""
+    from moto.athena.models import Execution
+    from moto.athena.responses import AthenaResponse
+
+    original_init = Execution.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if marker in self.query:
+            self._transitions = [("QUEUED", "RUNNING"), ("RUNNING", "FAILED")]
+
+    original_get = AthenaResponse.get_query_execution
+
+    def get_query_execution(self: Any) -> str:
+        out = json.loads(original_get(self))
+        status = out["QueryExecution"]["Status"]
+        if status["State"] == "FAILED":
+            status["StateChangeReason"] = reason
+        return json.dumps(out)
+
+    monkeypatch.setattr(Execution, "__init__", init)
+    monkeypatch.setattr(AthenaResponse, "get_query_execution", get_query_execution)
+
+
+def crawls_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crawls complete when read, and GetCrawlerMetrics answers (moto implements neither)."""
+    from moto.core.responses import ActionResult
+    from moto.glue.responses import GlueResponse
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition("glue::crawl", {"progression": "immediate"})
+
+    def get_crawler_metrics(self: Any) -> Any:
+        names = self.parameters.get("CrawlerNameList") or []
+        metrics = [
+            {
+                "CrawlerName": name,
+                "LastRuntimeSeconds": 1.0,
+                "MedianRuntimeSeconds": 1.0,
+                "StillEstimating": False,
+                "TimeLeftSeconds": 0.0,
+                "TablesCreated": 0,
+                "TablesUpdated": 1,
+                "TablesDeleted": 0,
+            }
+            for name in names
+        ]
+        return ActionResult({"CrawlerMetricsList": metrics})
+
+    monkeypatch.setattr(GlueResponse, "get_crawler_metrics", get_crawler_metrics, raising=False)
+
+
+def job_runs(aws: MotoAws, job_name: str) -> list[dict[str, Any]]:
+    """GetJobRuns of a job, oldest first."""
+    runs = aws.client("glue").get_job_runs(JobName=job_name)["JobRuns"]
+    return sorted(runs, key=lambda r: r["StartedOn"])

@@ -1,0 +1,354 @@
+"""The aws backend under a real `airflow dags test`, against moto in server mode.
+
+What moto plays: S3, the Glue job API (create, start, GetJobRun(s)), the Glue catalog, Athena's
+query API, IAM and STS. What it cannot, and how this test stands in (see aws_emulator.py):
+
+- It never runs a Glue script. The test plays the Glue worker: for the run the DAG starts, it
+  runs the DuckDB silver (the Glue script's parity twin) on the bronze object the run's arguments
+  name and writes the silver and quarantine prefixes those arguments name. So the DAG's own
+  arguments decide what the quality gate then reads.
+- Its Athena executes nothing (DDL or not): the test checks which statements were submitted;
+  test_athena_sql.py parses them as Trino SQL and runs their DuckDB twins on real gold.
+- dbt-athena cannot talk to moto: the Cosmos build_gold tasks are marked successful without
+  running (`dags test --mark-success-pattern`), the gold models' Athena SQL is compiled and
+  checked in test_athena_sql.py, and the Cosmos profile mapping is checked here.
+- Its crawls never finish and it has no GetCrawlerMetrics: the crawler-mode test makes crawls
+  finish and answers the metrics itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from include.sales_analyzer import aws
+from include.sales_analyzer.config import get_settings
+from include.sales_analyzer.contract import load_contract
+from include.sales_analyzer.extract.synthetic import generate_sales_csv
+from tests.conftest import AIRFLOW, REPO, dag_env
+from tests.integration.aws_emulator import (
+    ACCESS_KEY_ID,
+    ACCOUNT_ID,
+    SECRET_ACCESS_KEY,
+    GlueWorker,
+    MotoAws,
+    crawls_finish,
+    default_names,
+)
+
+pytestmark = pytest.mark.slow
+ROWS, SEED, DAY = 800, 7, "2026-01-15"
+TIMEOUT = 600
+
+
+def airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the airflow CLI; a hung run is killed."""
+    cmd = ["timeout", "-s", "KILL", str(TIMEOUT), AIRFLOW, *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+
+
+def task_logs(airflow_home: Path) -> str:
+    """Every task log file Airflow wrote."""
+    return "\n".join(p.read_text(errors="replace") for p in (airflow_home / "logs").rglob("*.log"))
+
+
+@pytest.fixture(scope="module")
+def moto_aws() -> MotoAws:
+    aws_ = MotoAws().start()
+    aws_.create_stack(default_names())
+    yield aws_
+    aws_.stop()
+
+
+@pytest.fixture(scope="module")
+def aws_run(airflow_home: Path, moto_aws: MotoAws, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    data_dir = tmp_path_factory.mktemp("aws_data")
+    reference = generate_sales_csv(
+        tmp_path_factory.mktemp("ref") / "ref.csv", rows=ROWS, seed=SEED, damaged=True
+    )
+    conf = {"source": "synthetic", "rows": ROWS, "seed": SEED, "damaged": True}
+    env = dag_env(airflow_home, data_dir, **moto_aws.airflow_env())
+    started = time.perf_counter()
+    with GlueWorker(moto_aws) as worker:
+        proc = airflow(
+            [
+                "dags",
+                "test",
+                "sales_medallion",
+                DAY,
+                "--conf",
+                json.dumps(conf),
+                # dbt-athena cannot run against moto: gold's Athena SQL is checked in test_athena_sql.py.
+                "--mark-success-pattern",
+                r"build_gold\..*",
+            ],
+            env,
+        )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "state=failed" not in output.replace("state=failed,", ""), (
+        output[-6000:] + f"\nGlue worker errors: {worker.errors}"
+    )
+    assert not worker.errors, worker.errors
+    s3 = moto_aws.client("s3")
+    report = json.loads(
+        s3.get_object(Bucket=default_names()["bucket"], Key="reports/run_report.json")["Body"].read()
+    )
+    return {
+        "output": output,
+        "logs": task_logs(airflow_home),
+        "worker": worker,
+        "reference": reference,
+        "report": report,
+        "seconds": time.perf_counter() - started,
+        "data_dir": data_dir,
+    }
+
+
+def glue_run(moto_aws: MotoAws) -> dict:
+    runs = moto_aws.client("glue").get_job_runs(JobName=default_names()["glue_job_name"])["JobRuns"]
+    assert len(runs) == 1, [r["Id"] for r in runs]
+    return runs[0]
+
+
+def test_bronze_object_is_the_source_byte_for_byte(aws_run: dict, moto_aws: MotoAws) -> None:
+    names, ref = default_names(), aws_run["reference"]
+    s3 = moto_aws.client("s3")
+    listing = s3.list_objects_v2(Bucket=names["bucket"], Prefix=f"bronze/sales/ingest_date={DAY}/")
+    (obj,) = listing["Contents"]
+    assert obj["Key"].endswith(".csv")
+    body = s3.get_object(Bucket=names["bucket"], Key=obj["Key"])
+    assert body["Body"].read() == ref.path.read_bytes()
+    assert body["Metadata"]["sha256"] == aws.sha256_file(ref.path)
+    assert aws_run["report"]["bronze"]["lines"] == ref.total_lines
+
+
+def test_bronze_is_never_rewritten(aws_run: dict, moto_aws: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same bytes again reuse the object; other bytes under the same name go beside it."""
+    for key, value in moto_aws.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    ref = aws_run["reference"]
+    again = aws.upload_bronze({"path": str(ref.path)}, DAY)
+    assert again["reused"] is True
+    assert again["key"] == aws_run["report"]["bronze"]["key"]
+    other = ref.path.with_name("other") / ref.path.name
+    other.parent.mkdir(exist_ok=True)
+    other.write_bytes(ref.path.read_bytes() + b"\n")
+    beside = aws.upload_bronze({"path": str(other)}, DAY)
+    assert beside["reused"] is False
+    assert beside["key"] != again["key"] and beside["key"].endswith(f"__{beside['sha256'][:12]}.csv")
+    s3 = moto_aws.client("s3")
+    original = s3.get_object(Bucket=default_names()["bucket"], Key=again["key"])["Body"].read()
+    assert original == ref.path.read_bytes()
+
+
+def test_glue_job_created_with_the_stack_definition(aws_run: dict, moto_aws: MotoAws) -> None:
+    names = default_names()
+    job = moto_aws.client("glue").get_job(JobName=names["glue_job_name"])["Job"]
+    assert job["GlueVersion"] == "5.0"
+    assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == ("G.1X", 2, 30)
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    assert job["Role"] == f"arn:aws:iam::{ACCOUNT_ID}:role/smart-sales-analyzer-glue-job"
+    assert job["Command"]["ScriptLocation"] == f"s3://{names['bucket']}/artifacts/glue/bronze_to_silver.py"
+    assert job["DefaultArguments"]["--extra-py-files"] == (
+        f"s3://{names['bucket']}/artifacts/glue/sales_analyzer_shared.zip"
+    )
+    s3 = moto_aws.client("s3")
+    script = s3.get_object(Bucket=names["bucket"], Key="artifacts/glue/bronze_to_silver.py")["Body"].read()
+    assert script == (REPO / "include" / "glue" / "bronze_to_silver.py").read_bytes()
+    contract = s3.get_object(Bucket=names["bucket"], Key="artifacts/glue/sales.yml")["Body"].read()
+    assert contract == (REPO / "include" / "sales_analyzer" / "contracts" / "sales.yml").read_bytes()
+
+
+def test_glue_run_started_once_with_the_runs_arguments(aws_run: dict, moto_aws: MotoAws) -> None:
+    names, run = default_names(), glue_run(moto_aws)
+    args = run["Arguments"]
+    key = aws_run["report"]["run_key"]
+    assert key.startswith(f"{DAY}_manual__")
+    bucket = f"s3://{names['bucket']}"
+    assert args["--bronze_path"] == aws_run["report"]["bronze"]["uri"]
+    assert args["--contract_path"] == f"{bucket}/artifacts/glue/sales.yml"
+    assert args["--silver_path"] == f"{bucket}/silver/_versions/sales/{key}/"
+    assert args["--quarantine_path"] == f"{bucket}/quarantine/_staging/{key}/"
+    assert args["--ingest_date"] == DAY
+    assert args["--source_name"] == Path(args["--bronze_path"]).name
+    # resume_glue_job_on_retry tags the run with the task that started it
+    assert args["--airflow_task_uuid"].startswith("sales_medallion:run_bronze_to_silver:manual__")
+    assert run["JobRunState"] == "SUCCEEDED"
+    assert aws_run["report"]["glue"]["run_id"] == run["Id"]
+
+
+def test_quality_gate_ran_the_suite_on_what_the_glue_run_wrote(aws_run: dict, moto_aws: MotoAws) -> None:
+    report, ref = aws_run["report"], aws_run["reference"]
+    (played,) = aws_run["worker"].done.values()
+    counts = played["counts"]
+    assert report["rows"]["silver"] == counts["silver_rows"]
+    assert report["rows"]["quarantine"] == counts["quarantined_lines"] > 0
+    assert report["conservation"] == {
+        "bronze_lines": ref.total_lines,
+        "silver_rows": counts["silver_rows"],
+        "quarantined_lines": counts["quarantined_lines"],
+        "non_record_lines": counts["header_lines"] + counts["blank_lines"],
+        "holds": True,
+    }
+    assert report["quarantine_by_reason"] == counts["quarantine_by_reason"]
+    assert report["quality"]["success"] is True
+    assert report["quality"]["failed"] == 0 and report["quality"]["evaluated"] >= 30
+    s3, bucket = moto_aws.client("s3"), default_names()["bucket"]
+    key = report["run_key"]
+    quality = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"reports/quality/{key}/quality_report.json")["Body"].read()
+    )
+    assert quality["suite"] == "silver_sales" and quality["success"] is True
+    s3.head_object(Bucket=bucket, Key=f"reports/quality/{key}/data_docs/index.html")
+
+
+def test_publish_points_the_glue_table_at_the_validated_version(aws_run: dict, moto_aws: MotoAws) -> None:
+    names, key = default_names(), aws_run["report"]["run_key"]
+    table = moto_aws.client("glue").get_table(DatabaseName=names["glue_database"], Name="sales")["Table"]
+    location = f"s3://{names['bucket']}/silver/_versions/sales/{key}/"
+    assert table["StorageDescriptor"]["Location"] == location
+    params = table["Parameters"]
+    assert params["projection.enabled"] == "true"
+    assert (
+        params["storage.location.template"]
+        == location + "order_year=${order_year}/order_month=${order_month}/"
+    )
+    assert params["sales.run_key"] == key
+    assert [p["Name"] for p in table["PartitionKeys"]] == ["order_year", "order_month"]
+    contract = load_contract()
+    columns = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
+    assert columns == [n for n, _ in contract.silver_columns if n not in ("order_year", "order_month")]
+    types = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    assert (types["sales"], types["order_date"], types["row_id"]) == ("decimal(18,4)", "date", "bigint")
+    s3 = moto_aws.client("s3")
+    quarantine = s3.list_objects_v2(Bucket=names["bucket"], Prefix=f"quarantine/sales/ingest_date={DAY}/")
+    assert [o["Key"].rsplit("/", 1)[1] for o in quarantine["Contents"]] == ["part-00000.parquet"]
+    staging = s3.list_objects_v2(Bucket=names["bucket"], Prefix="quarantine/_staging/")
+    assert staging.get("KeyCount", 0) == 0, "publish (and the teardown) leave no staging behind"
+
+
+def test_silver_in_s3_is_the_silver_the_duckdb_engine_computes(
+    aws_run: dict, moto_aws: MotoAws, tmp_path: Path
+) -> None:
+    """What Athena would read through the table is the right rows (moto cannot query it)."""
+    names, key = default_names(), aws_run["report"]["run_key"]
+    s3 = moto_aws.client("s3")
+    prefix = f"silver/_versions/sales/{key}/"
+    for obj in s3.list_objects_v2(Bucket=names["bucket"], Prefix=prefix)["Contents"]:
+        if obj["Key"].endswith(".parquet"):
+            target = tmp_path / obj["Key"][len(prefix) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(names["bucket"], obj["Key"], str(target))
+    with duckdb.connect() as con:
+        glob = f"{tmp_path}/**/*.parquet"
+        rows, revenue = con.execute(
+            f"select count(*), sum(sales) from read_parquet('{glob}', hive_partitioning = true)"
+        ).fetchone()
+    assert rows == aws_run["report"]["rows"]["silver"]
+    bad = {q.line_number for q in aws_run["reference"].injected}
+    lines = aws_run["reference"].path.read_text(encoding="utf-8").split("\n")
+    expected = sum(
+        Decimal(next(csv.reader([line]))[17])
+        for number, line in enumerate(lines, start=1)
+        if number > 1 and number not in bad and line.strip()
+    )
+    assert revenue == expected
+
+
+def test_catalog_ddl_mode_defined_the_table_from_the_contract(aws_run: dict) -> None:
+    assert "catalog: sales_analytics.sales" in aws_run["output"] + aws_run["logs"]
+
+
+def test_athena_views_submitted_in_the_workgroup(aws_run: dict, moto_aws: MotoAws) -> None:
+    athena = moto_aws.client("athena")
+    names = default_names()
+    ids = athena.list_query_executions(WorkGroup=names["athena_workgroup"])["QueryExecutionIds"]
+    executions = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
+    submitted = {e["Query"].strip(): e for e in executions}
+    for view in aws.BI_VIEWS:
+        sql = aws.render_view_sql(view, "gold").strip()
+        assert sql in submitted, f"{view}: not submitted; got {list(submitted)}"
+        execution = submitted[sql]
+        assert execution["QueryExecutionContext"]["Database"] == "gold"
+        assert execution["WorkGroup"] == names["athena_workgroup"]
+        # moto executes nothing and answers SUCCEEDED; the SQL itself is checked in test_athena_sql.py
+        assert execution["Status"]["State"] == "SUCCEEDED"
+    assert sorted(q["query_id"] for q in aws_run["report"]["athena"]["queries"]) == sorted(ids)
+    workgroup = athena.get_work_group(WorkGroup=names["athena_workgroup"])["WorkGroup"]
+    assert workgroup["Configuration"]["BytesScannedCutoffPerQuery"] == 1073741824
+
+
+def test_gold_was_not_run_against_moto(aws_run: dict) -> None:
+    """dbt-athena needs real Athena; the test says so instead of pretending."""
+    marked = set(re.findall(r"Marking success for <Task\([^)]*\): (build_gold\.[\w.]+)>", aws_run["output"]))
+    assert "build_gold.dbt_producer_watcher" in marked, (
+        "build_gold must be marked successful, not run: dbt-athena cannot run against moto"
+    )
+
+
+def test_run_report(aws_run: dict) -> None:
+    report = aws_run["report"]
+    assert report["backend"] == "aws"
+    assert report["source"]["source"] == "synthetic"
+    assert report["outputs"]["silver_table"] == "sales_analytics.sales"
+    assert report["outputs"]["bi_views"] == [f"gold.{v}" for v in aws.BI_VIEWS]
+    assert report["glue"]["state"] == "SUCCEEDED"
+    # moto reports 123 s of execution: 2 G.1X workers * 123 s at $0.44 per DPU-hour
+    assert report["cost_estimate_usd"]["glue"] == round(123 / 3600 * 2 * 0.44, 4)
+    assert report["cost_estimate_usd"]["athena_views"] == 0  # DDL is not billed
+    assert set(report["timings_seconds"]) >= {"extract", "bronze", "quality"}
+
+
+def test_no_credentials_or_account_id_in_logs_or_reports(aws_run: dict, moto_aws: MotoAws) -> None:
+    s3, bucket = moto_aws.client("s3"), default_names()["bucket"]
+    reports = [
+        s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix="reports/")["Contents"]
+        if o["Key"].endswith(".json")
+    ]
+    for text, where in [(aws_run["output"], "dags test output"), (aws_run["logs"], "task logs")] + [
+        (r, "report") for r in reports
+    ]:
+        for secret in (SECRET_ACCESS_KEY, ACCESS_KEY_ID, ACCOUNT_ID):
+            assert secret not in text, f"{secret[:4]}... found in the {where}"
+
+
+def test_cosmos_athena_profile_is_built_from_the_aws_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gold task group's dbt-athena profile comes from the Airflow connection, secret as env var."""
+    from include.sales_analyzer.gold import profile_config
+
+    aws_ = MotoAws()  # not started: building the profile makes no AWS call
+    for key, value in aws_.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    settings = get_settings()
+    mapping = profile_config(settings).profile_mapping
+    profile = mapping.profile
+    assert profile["type"] == "athena"
+    assert profile["work_group"] == settings.athena_workgroup
+    assert profile["schema"] == settings.glue_database
+    assert profile["s3_staging_dir"] == f"s3://{settings.bucket}/athena-results/"
+    assert profile["region_name"] == "us-east-1"
+    assert SECRET_ACCESS_KEY not in json.dumps(profile), "the secret goes through an env var"
+    assert SECRET_ACCESS_KEY in mapping.env_vars.values()
+
+
+def test_crawler_mode_runs_the_stack_crawler(
+    airflow_home: Path, moto_aws: MotoAws, aws_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SALES_CATALOG_MODE=crawler: catalog_silver starts the crawler and waits for its crawl."""
+    crawls_finish(monkeypatch)  # moto's crawls never finish by themselves
+    names = default_names()
+    env = dag_env(airflow_home, tmp_path, **moto_aws.airflow_env(SALES_CATALOG_MODE="crawler"))
+    proc = airflow(["tasks", "test", "sales_medallion", "catalog_silver", DAY], env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    crawls = moto_aws.client("glue").list_crawls(CrawlerName=names["glue_crawler_name"])["Crawls"]
+    assert len(crawls) == 1 and crawls[0]["State"] == "COMPLETED"
+    assert ACCOUNT_ID not in proc.stdout + proc.stderr
