@@ -45,6 +45,18 @@ $(DBT_VENV)/.installed: requirements-dbt.txt | $(VENV)/.installed
 	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r requirements-dbt.txt
 	touch $@
 
+SPARK_VENV := $(ROOT)/.venv-spark
+SPARK_PYTHON ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11 /usr/local/bin/python3.11 /usr/bin/python3.11; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null && { echo $$p; break; }; done)
+
+# Glue 5.0's twin (Spark 3.5, Python 3.11) for tests/parity; needs Java 17.
+$(SPARK_VENV)/.installed: requirements-spark.txt | $(VENV)/.installed
+	@test -n "$(SPARK_PYTHON)" || { echo "Python 3.11 (Glue 5.0's version) is needed: pass SPARK_PYTHON=/path/to/python3.11"; exit 1; }
+	@echo ">> creating the PySpark virtualenv $(SPARK_VENV)"
+	test -x $(SPARK_VENV)/bin/python || $(SPARK_PYTHON) -m venv $(SPARK_VENV)
+	$(UV) pip install -q --python $(SPARK_VENV)/bin/python -r requirements-spark.txt
+	touch $@
+
 IAC_VENV := $(ROOT)/.venv-iac
 $(IAC_VENV)/.installed: mwaa/requirements-iac.txt | $(VENV)/.installed
 	@echo ">> creating $(IAC_VENV) (cfn-lint, checkov)"
@@ -76,7 +88,7 @@ manifest: $(MANIFEST)  ## (re)build the dbt manifest
 run: setup  ## run the whole pipeline offline (SOURCE=path/to/train.csv for your own file)
 	$(BIN)/python -m include.sales_analyzer.cli run --source "$(SOURCE)" --rows $(ROWS) --seed $(SEED)
 
-TEST_DEPS := setup $(IAC_VENV)/.installed compose-tool
+TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -28,8 +28,19 @@ def run_key(ingest_date: str, run_id: str) -> str:
     return f"{ingest_date}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:80]
 
 
+def _try_number() -> int | None:
+    """The Airflow try number of the running task, or None outside Airflow."""
+    try:
+        from airflow.sdk import get_current_context
+
+        return int(get_current_context()["ti"].try_number)
+    except Exception:  # not inside a task: called from a test, a benchmark or the CLI
+        return None
+
+
 def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
     result["seconds"] = round(time.perf_counter() - started, 3)
+    result["try_number"] = _try_number()
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
@@ -297,6 +308,11 @@ def write_run_report(
             "quality_report": str(quality_path),
         },
         "timings_seconds": {name: s.get("seconds") for name, s in stages.items() if "seconds" in s},
+        "reliability": {
+            "retries": {name: (s.get("try_number") or 1) - 1 for name, s in stages.items()},
+            "quarantine_by_reason": silver.get("quarantine_by_reason", {}),
+            "conservation_holds": (silver.get("conservation") or {}).get("holds"),
+        },
     }
     sv.write_json(settings.data_dir / "runs" / f"{key}.json", report)
     sv.write_json(settings.data_dir / "run_report.json", report)

@@ -21,6 +21,13 @@ from include.sales_analyzer.extract.synthetic import generate_sales_csv
 from tests.conftest import run_dag_test
 
 ROWS, SEED = 3000, 11
+# Known fake secrets planted in the run's environment: none may appear in any output.
+SECRETS = {
+    "KAGGLE_USERNAME": "planted-user",
+    "KAGGLE_KEY": "kgl-planted-0123456789abcdef",
+    "AWS_ACCESS_KEY_ID": "AKIAPLANTED0000EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "planted/Secret+Key/0123456789abcdefEXAMPLE",
+}
 REASON_OF_KIND = {
     "junk_line": "too_many_fields",
     "too_many_fields": "too_many_fields",
@@ -112,13 +119,15 @@ def damaged_run(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
         tmp_path_factory.mktemp("ref") / "ref.csv", rows=ROWS, seed=SEED, damaged=True
     )
     conf = {"source": "synthetic", "rows": ROWS, "seed": SEED, "damaged": True}
-    first = run_dag_test(airflow_home, data_dir, conf)
+    first = run_dag_test(airflow_home, data_dir, conf, **SECRETS)
     assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-3000:]
     state1 = snapshot(data_dir)
     report1 = json.loads((data_dir / "run_report.json").read_text())
-    second = run_dag_test(airflow_home, data_dir, conf)
+    second = run_dag_test(airflow_home, data_dir, conf, **SECRETS)
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-3000:]
     return {
+        "output": first.stdout + first.stderr + second.stdout + second.stderr,
+        "airflow_home": airflow_home,
         "data_dir": data_dir,
         "reference": reference,
         "state1": state1,
@@ -194,3 +203,24 @@ def test_rerun_is_idempotent(damaged_run: dict) -> None:
     versions = list(live.parent.iterdir())
     assert live in versions and len(versions) <= 2
     assert not list((data_dir / "lake" / "_staging").glob("*/lines.parquet"))
+
+
+def test_no_planted_secret_in_logs_or_reports(damaged_run: dict) -> None:
+    texts = {"dags test output": damaged_run["output"]}
+    for folder in (damaged_run["airflow_home"] / "logs", damaged_run["data_dir"]):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in {".log", ".json", ".txt", ""}:
+                texts[str(path)] = path.read_text(errors="replace")
+    assert len(texts) > 3
+    for name, text in texts.items():
+        for secret in SECRETS.values():
+            if secret != SECRETS["KAGGLE_USERNAME"]:
+                assert secret not in text, f"{secret!r} leaked into {name}"
+
+
+def test_run_report_reliability_section(damaged_run: dict) -> None:
+    reliability = damaged_run["report1"]["reliability"]
+    assert reliability["conservation_holds"] is True
+    assert reliability["quarantine_by_reason"] == damaged_run["report1"]["quarantine_by_reason"]
+    assert reliability["retries"]["silver"] == 0
+    assert set(reliability["retries"]) >= {"extract", "bronze", "silver", "quality", "gold"}
