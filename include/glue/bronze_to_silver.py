@@ -42,12 +42,6 @@ SESSION_CONF = {
     "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
 }
 
-# These mirror silver.render_silver_sql's line-level messages; the parity test holds them equal.
-LINE_EXPECTATIONS = (
-    'CSV fields, each either unquoted or wholly quoted with "" for a quote',
-    "{n} fields as in the header",
-    "{n} fields as in the header, nothing after the last named column",
-)
 
 # DuckDB's regular expressions are RE2, Spark's java.util.regex; these spell RE2's meaning in Java.
 # RE2's \s is [\t\n\f\r ] (Java's adds \x0B); DuckDB's trim() strips Unicode space separators (Zs)
@@ -304,6 +298,7 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         sf.when(sf.col("line_kind") != "record", sf.lit(None))
         .when(sf.col("malformed"), 1)
         .when(sf.col("n_fields") < n, 2)
+        .when((sf.col("n_fields") < len(header.names)) & (sf.col("n_fields") != n), 2)
         .when(sf.col("extra_values"), 3)
     )
     reason_value = sf.when(sf.col("check_no").isin(2, 3), sf.col("n_fields").cast("string"))
@@ -374,7 +369,7 @@ def transform(
     n = header.n_named
     reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [ch.code for ch in checks]
     columns = ["", "", ""] + [ch.source for ch in checks]
-    expectations = [e.format(n=n) for e in LINE_EXPECTATIONS] + [ch.expected for ch in checks]
+    expectations = chk.line_expectations(n, len(header.names)) + [ch.expected for ch in checks]
 
     def pick(duplicate: str | Column, options: list[str]) -> Column:
         by_check = sf.element_at(sf.array(*[sf.lit(o) for o in options]), sf.col("check_no"))

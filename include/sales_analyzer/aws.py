@@ -395,7 +395,9 @@ def _client_error(exc: BaseException) -> str | None:
     return None
 
 
-def glue_job_operator(settings: Settings, script_args: Any, **kwargs: Any) -> GlueJobOperator:
+def glue_job_operator(
+    settings: Settings, script_args: Any, task_id: str = "run_bronze_to_silver", **kwargs: Any
+) -> GlueJobOperator:
     """run_bronze_to_silver: create or update the Glue job, run it with this run's arguments."""
     from include.glue import artifacts
 
@@ -404,7 +406,7 @@ def glue_job_operator(settings: Settings, script_args: Any, **kwargs: Any) -> Gl
     role_kwarg = {"iam_role_arn": role} if role.startswith("arn:") else {"iam_role_name": role}
     poll = settings.aws_poll_seconds
     return SalesGlueJobOperator(
-        task_id="run_bronze_to_silver",
+        task_id=task_id,
         job_name=settings.glue_job_name,
         job_desc=GLUE_DESCRIPTION,
         script_location=lay.uri(lay.artifact(artifacts.SCRIPT.name)),
@@ -416,7 +418,9 @@ def glue_job_operator(settings: Settings, script_args: Any, **kwargs: Any) -> Gl
         # A retry finds the run it started (by the task's uuid in the run arguments) and waits for
         # it while it is still running, instead of starting a second run on the same logical date.
         resume_glue_job_on_retry=True,
-        stop_job_run_on_kill=True,
+        # A try cut short (execution_timeout, worker lost) leaves its run going for the retry to
+        # resume; Glue's own Timeout bounds it. Stopping it on kill would pay for a second run.
+        stop_job_run_on_kill=False,
         deferrable=settings.aws_deferrable,
         job_poll_interval=poll,
         waiter_delay=poll,
@@ -776,13 +780,13 @@ def render_view_sql(name: str, gold_database: str) -> str:
     return env.get_template(f"athena/{name}.sql").render(params={"gold_database": gold_database})
 
 
-def athena_views_operator(settings: Settings, **kwargs: Any) -> Any:
+def athena_views_operator(settings: Settings, task_id: str = "publish_gold", **kwargs: Any) -> Any:
     """publish_gold: one Athena statement per BI view, in the gold database, in the workgroup.
 
     The workgroup (from the stack) enforces the results location and the bytes-scanned limit.
     """
     return SalesAthenaOperator.partial(
-        task_id="publish_gold",
+        task_id=task_id,
         database=settings.gold_database,
         workgroup=settings.athena_workgroup,
         sleep_time=settings.aws_poll_seconds,

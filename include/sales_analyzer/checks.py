@@ -28,6 +28,18 @@ CSV_FIELD = r'("(?:[^"]|"")*"|[^,"]*),'
 CSV_LINE = r'(("(?:[^"]|"")*"|[^,"]*),)*'
 
 
+def line_expectations(n_named: int, width: int) -> list[str]:
+    """What the line-level checks expect (malformed, too few, too many), for messages."""
+    fields = f"{n_named} fields as in the header"
+    if width > n_named:
+        fields += f" ({width} with its trailing empty columns)"
+    return [
+        'CSV fields, each either unquoted or wholly quoted with "" for a quote',
+        fields,
+        f"{n_named} fields as in the header, nothing after the last named column",
+    ]
+
+
 def decimal_shape(scale: int) -> str:
     """Regular expression of a plain decimal number with at most `scale` decimals."""
     return rf"^-?[0-9]+(\.[0-9]{{1,{scale}}})?$"

@@ -40,7 +40,13 @@ def profile_config(settings: Settings) -> Any:
 def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
     """The dbt models and tests as Airflow tasks, rendered from the prebuilt manifest."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import (
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        TestBehavior,
+        TestIndirectSelection,
+    )
 
     return DbtTaskGroup(
         group_id="build_gold",
@@ -58,6 +64,7 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=settings.dbt_executable,
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -65,6 +72,8 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
             # (Cosmos' watcher mode was faster but its consumer tasks wait on the producer,
             # which deadlocks under `airflow dags test` and under max_active_tasks=1.)
             test_behavior=TestBehavior.BUILD,
+            # Relationship tests span two models: run them in their own task after both.
+            should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
         operator_args={"install_deps": False, "retries": 2},

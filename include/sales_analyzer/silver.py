@@ -191,11 +191,7 @@ def render_silver_sql(
     n = header.n_named
     reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [ch.code for ch in record_checks]
     reason_columns = ["", "", ""] + [ch.source for ch in record_checks]
-    expectations = [
-        'CSV fields, each either unquoted or wholly quoted with "" for a quote',
-        f"{n} fields as in the header",
-        f"{n} fields as in the header, nothing after the last named column",
-    ] + [ch.expected for ch in record_checks]
+    expectations = chk.line_expectations(n, len(header.names)) + [ch.expected for ch in record_checks]
     sql_escape = lambda p: str(p).replace("'", "''")  # noqa: E731
     return (
         _environment()
@@ -210,6 +206,7 @@ def render_silver_sql(
             columns=columns,
             checks=[asdict(ch) for ch in record_checks],
             n_named=n,
+            header_width=len(header.names),
             csv_field=chk.CSV_FIELD,
             csv_line=chk.CSV_LINE,
             reasons=reasons,

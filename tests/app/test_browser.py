@@ -129,10 +129,10 @@ def settle(page: object, title: str) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
     )
-    # Vega draws after the script run ends.
+    # Vega draws after the script run ends, and only the charts of the open tab.
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-        ".every(c => c.querySelector('canvas, svg'))",
+        ".filter(c => c.offsetParent !== null).every(c => c.querySelector('canvas, svg'))",
         timeout=30_000,
     )
     errors = page.locator('[data-testid="stException"]')

@@ -85,12 +85,17 @@ def test_task_graph(dagbag) -> None:
     gold = {
         t.removeprefix("build_gold.").removesuffix("_model_build")
         for t in ids
-        if t.startswith("build_gold.")
+        if t.startswith("build_gold.") and not t.endswith("__test")
     }
     assert gold >= GOLD_MODELS, GOLD_MODELS - gold
     # one `dbt build` task per model (its tests included), in dependency order
     staging = dag.get_task("build_gold.stg_silver__sales_model_build")
     assert "build_gold.dim_customer_model_build" in staging.downstream_task_ids
+    relationship = dag.get_task("build_gold.relationships_fct_sales_order_date__date_day__ref_dim_date__test")
+    assert relationship.upstream_task_ids == {
+        "build_gold.dim_date_model_build",
+        "build_gold.fct_sales_model_build",
+    }
     fct = dag.get_task("build_gold.fct_sales_model_build")
     assert {"build_gold.yearly_model_build", "build_gold.monthly_model_build"} <= fct.downstream_task_ids
     # every gold task runs after catalog_silver and before publish_gold

@@ -257,7 +257,6 @@ class GlueWorker(threading.Thread):
         self.done[job_run.job_run_id] = record
 
 
-@pytest.fixture
 def glue_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """GetJobRun answers ErrorMessage for a failed run, as Glue does (moto's FakeJobRun has none)."""
     from moto.glue.models import FakeJobRun

@@ -42,9 +42,9 @@ def test_every_query_reads_known_columns() -> None:
     ("relation", "columns", "silver_bytes", "expected"),
     [
         ("small", (), 10**12, 10 * MB),  # the 10 MB minimum
-        ("silver", ("row_id",), 100 * MB, 10 * MB),  # 5.3 MB scanned, billed 10 MB
-        ("silver", ("row_id",), 1000 * MB, 53 * MB),  # 53.0 MB exactly
-        ("silver", ("product_name",), 1000 * MB, 207 * MB),  # 206.8 MB rounded up to the MB
+        ("silver", ("row_id",), 100 * MB, 10 * MB),  # 7.45 MB scanned, billed 10 MB
+        ("silver", ("row_id",), 1000 * MB, 75 * MB),  # 74.5 MB rounded up to the MB
+        ("silver", ("sales", "customer_id"), 1000 * MB, 282 * MB),  # 281.5 MB
         ("silver", ("order_year", "order_month"), 10**12, 10 * MB),  # partition columns scan nothing
         ("fct_sales", ("geography_key",), 1000 * MB, 30 * MB),
     ],

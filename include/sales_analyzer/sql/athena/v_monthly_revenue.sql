@@ -19,7 +19,9 @@ select
     m."rows" as order_lines,
     m.revenue,
     m.unique_customers,
-    round(m.revenue / nullif(m.orders, 0), 2) as average_order_value
+    cast(
+        round(m.revenue / nullif(m.orders, 0), 2) as decimal(18, 2)
+    ) as average_order_value
 from {{ params.gold_database }}.monthly as m
 inner join months
     on

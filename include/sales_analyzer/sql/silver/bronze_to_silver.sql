@@ -129,7 +129,10 @@ select
     case
         when line_kind <> 'record' then null
         when malformed then 1
+        -- a line has the header's width, or its named columns only (no trailing
+        -- empty columns); anything shorter lost a field
         when n_fields < {{ n_named }} then 2
+        when n_fields < {{ header_width }} and n_fields <> {{ n_named }} then 2
         when extra_values then 3
 {%- for ch in checks %}
         when {{ failed(ch) }} then {{ loop.index + 3 }}
