@@ -27,7 +27,7 @@ export SALES_DBT_EXECUTABLE := $(DBT_VENV)/bin/dbt
 export PYTHONPATH := $(ROOT)
 export NO_COLOR := 1
 
-.PHONY: help setup run test lint format bench manifest clean deploy
+.PHONY: help setup run test lint format bench manifest clean deploy app
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
 
@@ -36,13 +36,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt mwaa/constraints.txt
 	@echo ">> creating the Airflow virtualenv $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade uv
-	$(UV) pip install -q --python $(BIN)/python -r requirements-dev.txt -c mwaa/constraints.txt
+	$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c mwaa/constraints.txt
 	touch $@
 
 $(DBT_VENV)/.installed: requirements-dbt.txt | $(VENV)/.installed
 	@echo ">> creating the dbt virtualenv $(DBT_VENV)"
 	test -x $(DBT_VENV)/bin/python || $(PYTHON) -m venv $(DBT_VENV)
-	$(UV) pip install -q --python $(DBT_VENV)/bin/python -r requirements-dbt.txt
+	$(UV) pip install -q --compile-bytecode --python $(DBT_VENV)/bin/python -r requirements-dbt.txt
 	touch $@
 
 SPARK_VENV := $(ROOT)/.venv-spark
@@ -88,16 +88,21 @@ manifest: $(MANIFEST)  ## (re)build the dbt manifest
 run: setup  ## run the whole pipeline offline (SOURCE=path/to/train.csv for your own file)
 	$(BIN)/python -m include.sales_analyzer.cli run --source "$(SOURCE)" --rows $(ROWS) --seed $(SEED)
 
-TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool
+# Debian's Chromium for tests/app/test_browser.py (Playwright's own browser download does not work here).
+.PHONY: browser-tool
+browser-tool:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool browser-tool
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/sql
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql
 	$(BIN)/pytest
 
 lint: setup  ## ruff and sqlfluff only
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/sql
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql
 
 format: $(VENV)/.installed  ## apply ruff's formatting
 	$(BIN)/ruff format .
@@ -110,6 +115,9 @@ BUCKET ?=
 deploy: $(VENV)/.installed $(MANIFEST)  ## sync the bundle to the MWAA bucket: make deploy BUCKET=airflow-... [DRY_RUN=1]
 	@test -n "$(BUCKET)" || { echo "usage: make deploy BUCKET=<MwaaBucketName stack output> [DRY_RUN=1]"; exit 2; }
 	$(BIN)/python -m mwaa.deploy --bucket "$(BUCKET)" $(if $(DRY_RUN),--dry-run)
+
+app: $(VENV)/.installed  ## serve the Streamlit app over the gold tables on http://127.0.0.1:8501 (after make run)
+	$(BIN)/streamlit run include/sales_analyzer/app/app.py --server.address 127.0.0.1 --server.headless true
 
 clean:  ## remove data and build outputs (keeps the virtualenvs)
 	rm -rf data .airflow $(DBT_PROJECT)/target $(DBT_PROJECT)/logs artifacts

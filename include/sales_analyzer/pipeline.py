@@ -235,8 +235,10 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
         for name in names:
             con.execute(f'create table main."{name}" as select * from build.{GOLD_SCHEMA}."{name}"')
             tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
-            con.execute(f"copy main.\"{name}\" to '{export_dir / (name + '.csv')}' (header)")
-            con.execute(f"copy main.\"{name}\" to '{export_dir / (name + '.parquet')}' (format parquet)")
+            # Sorted, so that the same gold always exports to the same bytes.
+            ordered = f'(select * from main."{name}" order by all)'
+            con.execute(f"copy {ordered} to '{export_dir / (name + '.csv')}' (header)")
+            con.execute(f"copy {ordered} to '{export_dir / (name + '.parquet')}' (format parquet)")
         con.execute(
             "create table main._pipeline_refresh as select ? as run_key, ?::timestamptz as refreshed_at",
             [key, refreshed_at],

@@ -20,8 +20,8 @@ INJECTION = "East'; drop table fct_sales; --"
     ("sql", "params", "expected_sql", "expected_values"),
     [
         ("select :a, :b", {"a": 1, "b": "x"}, "select ?, ?", [1, "x"]),
-        ("x in :xs and y = :a", {"xs": ["p", "q"], "a": 2}, "x in (?, ?) and y = ?", ["p", "q", 2]),
-        ("x in :xs", {"xs": []}, "x in (null)", []),
+        ("x in (:xs) and y = :a", {"xs": ["p", "q"], "a": 2}, "x in (?, ?) and y = ?", ["p", "q", 2]),
+        ("x in (:xs)", {"xs": []}, "x in (null)", []),
         ("a = :a or b = :a", {"a": INJECTION}, "a = ? or b = ?", [INJECTION, INJECTION]),
         (
             "cast(x as date)::varchar = :d",

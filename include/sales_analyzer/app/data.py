@@ -186,7 +186,7 @@ def load_sql(name: str) -> str:
 
 
 def bind(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """Replace each `:name` by `?` and collect its value; a list becomes `(?, ?, ...)`."""
+    """Replace each `:name` by `?` and collect its value; a list becomes `?, ?, ...` (SQL: `in (:name)`)."""
     values: list[Any] = []
 
     def placeholder(match: re.Match[str]) -> str:
@@ -197,7 +197,7 @@ def bind(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         if isinstance(value, list | tuple):
             values.extend(value)
             # `x in (null)` matches nothing; each list is paired with an `all_*` switch in the SQL.
-            return "(" + ", ".join(["?"] * len(value)) + ")" if value else "(null)"
+            return ", ".join(["?"] * len(value)) if value else "null"
         values.append(value)
         return "?"
 

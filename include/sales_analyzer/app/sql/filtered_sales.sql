@@ -22,6 +22,6 @@ inner join dim_geography as g on f.geography_key = g.geography_key
 inner join dim_product as p on f.product_id = p.product_id
 where
     f.order_date between cast(:start_date as date) and cast(:end_date as date)
-    and (:all_regions = 1 or g.region in :regions)
-    and (:all_segments = 1 or f.segment in :segments)
-    and (:all_categories = 1 or p.category in :categories)
+    and (:all_regions = 1 or g.region in (:regions))
+    and (:all_segments = 1 or f.segment in (:segments))
+    and (:all_categories = 1 or p.category in (:categories))

@@ -6,4 +6,4 @@ select
     avg(days_to_ship) as avg_days_to_ship
 from filtered
 group by ship_mode
-order by order_lines desc, ship_mode
+order by order_lines desc, ship_mode asc

@@ -55,7 +55,13 @@ st.subheader("By ship mode")
 ui.table(
     modes[["ship_mode", "order_lines", "share", "orders", "revenue", "avg_days_to_ship"]],
     "ship_modes",
-    {"share": ui.PERCENT, "revenue": ui.MONEY, "avg_days_to_ship": ui.DAYS},
+    {
+        "order_lines": ui.COUNT,
+        "orders": ui.COUNT,
+        "share": ui.PERCENT,
+        "revenue": ui.MONEY,
+        "avg_days_to_ship": ui.DAYS,
+    },
 )
 st.subheader("Days to ship")
 ui.table(days, "days_to_ship")

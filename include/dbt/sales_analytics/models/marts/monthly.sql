@@ -11,7 +11,8 @@ final as (
     select
         order_year,
         order_month,
-        count(*) as rows,
+        -- `rows` is the mart's published column name
+        count(*) as rows,  -- noqa: RF04
         count(distinct order_id) as orders,
         sum(sales) as revenue,
         count(distinct customer_id) as unique_customers
