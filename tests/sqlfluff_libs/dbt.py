@@ -17,7 +17,7 @@ def concat(fields: list[str]) -> str:
     return "concat(" + ", ".join(fields) + ")"
 
 
-def hash(field: str) -> str:  # noqa: A001 (dbt's macro name)
+def hash(field: str) -> str:
     """md5 of a value as text."""
     return f"md5(cast({field} as varchar))"
 
