@@ -27,7 +27,7 @@ export SALES_DBT_EXECUTABLE := $(DBT_VENV)/bin/dbt
 export PYTHONPATH := $(ROOT)
 export NO_COLOR := 1
 
-.PHONY: help setup run test lint format bench manifest clean deploy app
+.PHONY: help setup run test lint format bench bench-scale manifest clean deploy app
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
 
@@ -110,6 +110,9 @@ format: $(VENV)/.installed  ## apply ruff's formatting
 
 bench: setup  ## benchmarks (a few minutes); figures go to docs/benchmarks.md
 	$(BIN)/python bench/run.py
+
+bench-scale: setup  ## 1M, 10M and 100M rows through bronze, silver and gold (long; ~22 GB of CSV on the fly)
+	$(BIN)/python bench/scale.py
 
 BUCKET ?=
 deploy: $(VENV)/.installed $(MANIFEST)  ## sync the bundle to the MWAA bucket: make deploy BUCKET=airflow-... [DRY_RUN=1]

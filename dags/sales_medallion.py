@@ -15,6 +15,12 @@ The Smart Sales Analyzer medallion pipeline over Superstore sales records.
 | publish | `sales_analytics.duckdb` and `gold/*.csv`, swapped in atomically | `publish_gold` |
 | report | `run_report.json`, `runs/`, `etl_pipeline.log` | `write_run_report` |
 
+With `PIPELINE_BACKEND=aws` the same stages run on AWS (`include/sales_analyzer/aws.py`):
+bronze in S3, the Glue job `run_bronze_to_silver` (after `upload_glue_artifacts`), the same Great
+Expectations suite on the Parquet it wrote, `publish_silver` pointing the Glue table at the
+validated version, `catalog_silver` by table definition or crawler (`SALES_CATALOG_MODE`), gold by
+dbt-athena, `publish_gold` as Athena views for BI, and the run report in S3.
+
 Params choose the source (`synthetic`, `kaggle`, `file`), its size and seed. Logic lives in
 `include/sales_analyzer`; this file only wires the stages. Cosmos reads the dbt manifest
 (built by `make manifest`) when the DAG is parsed.
@@ -26,7 +32,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
-from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
+from airflow.sdk import Asset, Param, XComArg, chain, dag, get_current_context, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
@@ -57,7 +63,8 @@ def _run() -> tuple[str, str, str]:
     max_active_runs=1,
     max_active_tasks=1 if settings.backend == "local" else 8,
     template_searchpath=[str(SQL_DIR)],
-    tags=["sales", "medallion", "duckdb", "dbt", "great-expectations"],
+    tags=["sales", "medallion", "dbt", "great-expectations"]
+    + (["duckdb"] if settings.backend == "local" else ["aws", "glue", "athena"]),
     default_args={
         "owner": "smart-sales-analyzer",
         "retries": 2,
@@ -90,6 +97,10 @@ def sales_medallion() -> None:
             damaged=params["damaged"],
             source_path=params["source_path"] or None,
         )
+
+    if settings.backend == "aws":
+        aws_stages(extract_source())
+        return
 
     # bronze
     @task(outlets=[BRONZE])
@@ -160,6 +171,80 @@ def sales_medallion() -> None:
     gold = publish_gold()
     report = write_run_report(extracted, bronze, silver, quality, gold)
     chain(quality, published, cleanup)
+    chain(published, catalog_silver, build_gold, gold, report)
+
+
+def aws_stages(extracted: XComArg) -> None:
+    """The same stages on S3, Glue, Great Expectations, the Glue catalog and Athena."""
+    from include.sales_analyzer import aws
+
+    aws.check_settings(settings)
+
+    # bronze
+    @task(task_id="upload_bronze", outlets=[BRONZE])
+    def upload_bronze_to_s3(extracted: dict) -> dict:
+        return aws.upload_bronze(extracted, _run()[0])
+
+    # silver
+    @task(multiple_outputs=True)
+    def upload_glue_artifacts(bronze: dict) -> dict:
+        ingest_date, _, key = _run()
+        return aws.upload_glue_artifacts(bronze, ingest_date, key)
+
+    @task(task_id="validate_silver")
+    def validate_silver_in_s3(bronze: dict, run: dict, params: dict | None = None) -> dict:
+        return aws.validate_silver(bronze, run, params["max_quarantine_fraction"])
+
+    @task(task_id="publish_silver", outlets=[SILVER])
+    def publish_silver_table(run: dict) -> dict:
+        return aws.publish_silver(run)
+
+    @task(task_id="discard_unpublished_silver")
+    def discard_unpublished_silver_in_s3(run: dict) -> None:
+        """Remove this run's quarantine staging, and its silver version if it never went live."""
+        aws.discard_unpublished(run)
+
+    @task(task_id="catalog_silver")
+    def define_silver_table() -> dict:
+        return aws.define_silver_table()
+
+    @task(task_id="write_run_report")
+    def write_run_report_to_s3(
+        extracted: dict,
+        bronze: dict,
+        run: dict,
+        quality: dict,
+        glue_run_id: str,
+        view_query_ids: list,
+        params: dict | None = None,
+    ) -> str:
+        _, run_id, _ = _run()
+        stages = {"extract": extracted, "bronze": bronze, "quality": quality}
+        report = aws.write_run_report(
+            run_id=run_id,
+            run=run,
+            params=dict(params),
+            stages=stages,
+            glue_run_id=glue_run_id,
+            view_query_ids=list(view_query_ids),
+        )
+        return report["report"]
+
+    bronze = upload_bronze_to_s3(extracted)
+    run = upload_glue_artifacts(bronze)
+    silver = aws.glue_job_operator(settings, script_args=run["arguments"])
+    quality = validate_silver_in_s3(bronze, run)
+    published = publish_silver_table(run)
+    cleanup = discard_unpublished_silver_in_s3(run).as_teardown(setups=silver)
+    if settings.catalog_mode == "crawler":
+        catalog_silver = aws.crawler_operator(settings)
+    else:
+        catalog_silver = define_silver_table()
+    # gold
+    build_gold = gold_task_group(settings)
+    gold = aws.athena_views_operator(settings, outlets=[GOLD])
+    report = write_run_report_to_s3(extracted, bronze, run, quality, silver.output, gold.output)
+    chain(silver, quality, published, cleanup)
     chain(published, catalog_silver, build_gold, gold, report)
 
 

@@ -45,12 +45,6 @@ PARQUET_SERDE = {
     },
 }
 GLUE_TYPES = {"BIGINT": "bigint", "INTEGER": "int", "VARCHAR": "string", "DATE": "date"}
-# List prices (us-east-1) for the run report's estimate; the bill is the authority.
-GLUE_USD_PER_DPU_HOUR = 0.44
-GLUE_MIN_BILLED_SECONDS = 60
-DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
-ATHENA_USD_PER_TB = 5.0
-ATHENA_MIN_BILLED_BYTES = 10 * 1024**2
 
 
 class AwsStepFailed(PipelineError):
@@ -495,13 +489,15 @@ def validate_silver(
     lay, s3 = Layout.of(settings), _s3(settings)
     with tempfile.TemporaryDirectory() as tmp:
         silver_dir, quarantine_dir = Path(tmp) / "silver", Path(tmp) / "quarantine"
-        if not _download(s3, lay.bucket, run["silver_prefix"], silver_dir):
+        silver_files = _download(s3, lay.bucket, run["silver_prefix"], silver_dir)
+        if not silver_files:
             raise AwsStepFailed(
                 f"{lay.uri(run['silver_prefix'])}: the Glue run wrote no silver Parquet; "
                 "expected partition folders order_year=/order_month= with .parquet files"
             )
         _download(s3, lay.bucket, run["quarantine_staging_prefix"], quarantine_dir)
         counts = silver_counts(silver_dir, quarantine_dir)
+        counts["silver_bytes"] = sum(f.stat().st_size for f in silver_files)
         record_lines = counts["silver_rows"] + counts["quarantined_lines"]
         report = gx_validate(
             str(silver_dir / "**" / "*.parquet"),
@@ -806,6 +802,8 @@ def _glue_run(settings: Settings, run_id: str | None) -> dict[str, Any]:
         return {}
     from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
 
+    from include.sales_analyzer import cost
+
     job_run = (
         GlueJobHook(aws_conn_id=settings.aws_conn_id)
         .conn.get_job_run(JobName=settings.glue_job_name, RunId=run_id)
@@ -813,29 +811,31 @@ def _glue_run(settings: Settings, run_id: str | None) -> dict[str, Any]:
     )
     seconds = int(job_run.get("ExecutionTime") or 0)
     workers = job_run.get("NumberOfWorkers") or settings.glue_workers
-    dpu = DPU_PER_WORKER.get(job_run.get("WorkerType") or settings.glue_worker_type, 1)
-    billed = max(seconds, GLUE_MIN_BILLED_SECONDS)
+    dpu = cost.GLUE_DPU_PER_WORKER.get(job_run.get("WorkerType") or settings.glue_worker_type, 1.0)
+    billed = max(seconds, cost.GLUE_JOB_MIN_SECONDS)
     return {
         "job_name": settings.glue_job_name,
         "run_id": run_id,
         "state": job_run.get("JobRunState"),
+        "attempt": job_run.get("Attempt"),
         "execution_seconds": seconds,
-        "estimated_usd": round(billed / 3600 * workers * dpu * GLUE_USD_PER_DPU_HOUR, 4),
+        "usd": round(billed / 3600 * workers * dpu * cost.GLUE_DPU_HOUR, 4),
     }
 
 
 def _athena_queries(settings: Settings, query_ids: Iterable[str]) -> dict[str, Any]:
     from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 
+    from include.sales_analyzer import cost
+
     hook = AthenaHook(aws_conn_id=settings.aws_conn_id, log_query=False)
     queries, scanned, usd = [], 0, 0.0
     for qid in query_ids:
         info = hook.get_query_info(qid)["QueryExecution"]
         bytes_scanned = int(info.get("Statistics", {}).get("DataScannedInBytes") or 0)
-        is_ddl = info.get("StatementType") == "DDL"  # DDL statements are not billed
         scanned += bytes_scanned
-        if not is_ddl:
-            usd += max(bytes_scanned, ATHENA_MIN_BILLED_BYTES) / 1024**4 * ATHENA_USD_PER_TB
+        if info.get("StatementType") != "DDL":  # DDL statements are not billed
+            usd += max(bytes_scanned, cost.ATHENA_MIN_BYTES_PER_QUERY) / cost.TB * cost.ATHENA_USD_PER_TB
         queries.append({"query_id": qid, "state": info["Status"]["State"], "bytes_scanned": bytes_scanned})
     return {"workgroup": settings.athena_workgroup, "queries": queries, "bytes_scanned": scanned, "usd": usd}
 
@@ -851,6 +851,8 @@ def write_run_report(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Write reports/runs/<key>.json and reports/run_report.json (latest) to the lake bucket."""
+    from include.sales_analyzer import cost
+
     settings = settings or get_settings()
     mask_aws_identity(settings.aws_conn_id)
     lay, s3 = Layout.of(settings), _s3(settings)
@@ -858,6 +860,18 @@ def write_run_report(
     counts = quality.get("counts", {})
     glue = _glue_run(settings, glue_run_id)
     athena = _athena_queries(settings, [q for q in view_query_ids if q])
+    timings = {name: s.get("seconds") for name, s in stages.items() if "seconds" in s}
+    estimate = cost.estimate_run_cost(
+        stages.get("bronze", {}).get("bytes") or 0,
+        counts.get("silver_bytes") or 0,
+        counts.get("silver_rows") or 0,
+        {**timings, "silver": glue.get("execution_seconds")},
+        backend="aws",
+        glue_workers=settings.glue_workers,
+        glue_worker_type=settings.glue_worker_type,
+        partitions=counts.get("silver_partitions") or cost.SILVER_PARTITIONS,
+        use_crawler=settings.catalog_mode == "crawler",
+    )
     report = {
         "run_id": run_id,
         "run_key": run["run_key"],
@@ -894,12 +908,20 @@ def write_run_report(
             "gold_database": settings.gold_database,
             "bi_views": [f"{settings.gold_database}.{v}" for v in BI_VIEWS],
         },
-        "cost_estimate_usd": {
-            "glue": glue.get("estimated_usd"),
+        # Measured: this run's Glue job and view statements at list prices. Modelled: the whole
+        # run (gold-build queries, S3, MWAA share) by include/sales_analyzer/cost.py.
+        "cost_usd": {
+            "glue_job": glue.get("usd"),
             "athena_views": round(athena["usd"], 6),
-            "note": "list prices; the dbt (gold) queries are not included",
+            "estimate": estimate,
         },
-        "timings_seconds": {name: s.get("seconds") for name, s in stages.items() if "seconds" in s},
+        "timings_seconds": timings,
+        "reliability": {
+            "retries": {name: (s.get("try_number") or 1) - 1 for name, s in stages.items()},
+            "glue_attempt": glue.get("attempt"),
+            "quarantine_by_reason": counts.get("quarantine_by_reason", {}),
+            "conservation_holds": (counts.get("conservation") or {}).get("holds"),
+        },
     }
     uri = _put_json(s3, lay.bucket, lay.report(f"runs/{run['run_key']}.json"), report)
     _put_json(s3, lay.bucket, lay.report("run_report.json"), report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from include.sales_analyzer.config import DBT_PROJECT_DIR, Settings
@@ -26,6 +27,8 @@ def profile_config(settings: Settings) -> Any:
                 "s3_staging_dir": f"s3://{settings.bucket}/athena-results/",
                 "s3_data_dir": f"s3://{settings.bucket}/gold/",
                 "threads": 4,
+                # MWAA's aws_default usually carries no region; the mapping requires one.
+                "region_name": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
             },
         )
         return ProfileConfig(profile_name=PROFILE_NAME, target_name="aws", profile_mapping=mapping)

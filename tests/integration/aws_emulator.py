@@ -55,8 +55,11 @@ class MotoAws:
         self.endpoint = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoAws:
-        """Start serving."""
+        """Start serving, with no resources (moto's backends are global to the process)."""
+        import urllib.request
+
         self.server.start()
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))
         return self
 
     def stop(self) -> None:

@@ -12,8 +12,8 @@ query API, IAM and STS. What it cannot, and how this test stands in (see aws_emu
 - dbt-athena cannot talk to moto: the Cosmos build_gold tasks are marked successful without
   running (`dags test --mark-success-pattern`), the gold models' Athena SQL is compiled and
   checked in test_athena_sql.py, and the Cosmos profile mapping is checked here.
-- Its crawls never finish and it has no GetCrawlerMetrics: the crawler-mode test makes crawls
-  finish and answers the metrics itself.
+- Its crawls never finish and it has no GetCrawlerMetrics: the crawler mode (SALES_CATALOG_MODE=
+  crawler) is run in test_aws_failures.py's small DAG, where the emulator finishes crawls.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from tests.integration.aws_emulator import (
     SECRET_ACCESS_KEY,
     GlueWorker,
     MotoAws,
-    crawls_finish,
+    aiobotocore_installed,
     default_names,
 )
 
@@ -309,7 +309,7 @@ def test_run_report(aws_run: dict, moto_aws: MotoAws) -> None:
     assert report["outputs"]["bi_views"] == [f"gold.{v}" for v in aws.BI_VIEWS]
     assert report["glue"]["state"] == "SUCCEEDED"
     # moto reports 123 s of execution: 2 G.1X workers * 123 s at $0.44 per DPU-hour
-    assert report["cost_estimate_usd"]["glue"] == round(123 / 3600 * 2 * 0.44, 4)
+    assert report["cost_usd"]["glue_job"] == round(123 / 3600 * 2 * 0.44, 4)
     # DDL is not billed, other statements at least 10 MB; moto types a statement by its first word
     athena = moto_aws.client("athena")
     types = [
@@ -317,8 +317,27 @@ def test_run_report(aws_run: dict, moto_aws: MotoAws) -> None:
         for q in report["athena"]["queries"]
     ]
     billed = sum(10 * 1024**2 for t in types if t != "DDL") / 1024**4 * 5.0
-    assert report["cost_estimate_usd"]["athena_views"] == round(billed, 6)
+    assert report["cost_usd"]["athena_views"] == round(billed, 6)
+    estimate = report["cost_usd"]["estimate"]
+    assert estimate["context"]["glue_job_seconds_source"] == "measured"
+    assert estimate["inputs"]["rows"] == report["rows"]["silver"]
+    assert estimate["inputs"]["bronze_bytes"] == report["bronze"]["bytes"]
+    s3, names = moto_aws.client("s3"), default_names()
+    listing = s3.list_objects_v2(
+        Bucket=names["bucket"], Prefix=f"silver/_versions/sales/{report['run_key']}/"
+    )
+    parquet = sum(o["Size"] for o in listing["Contents"] if o["Key"].endswith(".parquet"))
+    assert estimate["inputs"]["silver_bytes"] == parquet > 0
+    assert estimate["total_usd"] > 0
     assert set(report["timings_seconds"]) >= {"extract", "bronze", "quality"}
+
+
+def test_aws_operators_defer_where_they_can(aws_run: dict) -> None:
+    """Glue and Athena waits are deferred (their triggers run inline under `dags test`)."""
+    if not aiobotocore_installed():
+        pytest.skip("aiobotocore is not installed, so the run used SALES_AWS_DEFERRABLE=false")
+    triggers = aws_run["output"].count("[DAG TEST] running trigger in line")
+    assert triggers == 1 + len(aws.BI_VIEWS), "one Glue run and one trigger per view"
 
 
 def test_no_credentials_or_account_id_in_logs_or_reports(aws_run: dict, moto_aws: MotoAws) -> None:
@@ -354,15 +373,12 @@ def test_cosmos_athena_profile_is_built_from_the_aws_connection(monkeypatch: pyt
     assert SECRET_ACCESS_KEY in mapping.env_vars.values()
 
 
-def test_crawler_mode_runs_the_stack_crawler(
-    airflow_home: Path, moto_aws: MotoAws, aws_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SALES_CATALOG_MODE=crawler: catalog_silver starts the crawler and waits for its crawl."""
-    crawls_finish(monkeypatch)  # moto's crawls never finish by themselves
-    names = default_names()
-    env = dag_env(airflow_home, tmp_path, **moto_aws.airflow_env(SALES_CATALOG_MODE="crawler"))
-    proc = airflow(["tasks", "test", "sales_medallion", "catalog_silver", DAY], env)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
-    crawls = moto_aws.client("glue").list_crawls(CrawlerName=names["glue_crawler_name"])["Crawls"]
-    assert len(crawls) == 1 and crawls[0]["State"] == "COMPLETED"
-    assert ACCOUNT_ID not in proc.stdout + proc.stderr
+def test_aws_tasks_mask_the_account_id_and_keys(moto_aws: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every AWS task registers with Airflow's masker (a worker's supervisor applies it to logs)."""
+    from airflow.sdk._shared.secrets_masker import redact
+
+    for key, value in moto_aws.airflow_env().items():
+        monkeypatch.setenv(key, value)
+    aws.mask_aws_identity("aws_default")
+    line = f"Role arn:aws:iam::{ACCOUNT_ID}:role/x, key {ACCESS_KEY_ID}, secret {SECRET_ACCESS_KEY}"
+    assert redact(line) == "Role arn:aws:iam::***:role/x, key ***, secret ***"

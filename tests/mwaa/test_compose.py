@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,8 @@ def test_env_example_documents_every_setting(repo_root: Path) -> None:
 
 
 def test_init_moto_creates_what_the_stack_creates(moto_endpoint: str, aws_env: None) -> None:
+    # The moto server may be shared with other tests: start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"))
     session = boto3.session.Session(region_name="us-east-1")
     names = init_moto.settings({"SALES_BUCKET": "lake-under-test"})
     original = session.client

@@ -270,7 +270,7 @@ def test_v_monthly_revenue_twin(gold_with_views: duckdb.DuckDBPyConnection) -> N
     for year, month, month_start, orders, _, revenue, average in rows:
         assert (month_start.year, month_start.month, month_start.day) == (year, month, 1)
         # decimal(18, 2); DuckDB divides in double, so the last cent may round either way
-        assert average == pytest.approx(float(revenue / orders), abs=0.0051)
+        assert float(average) == pytest.approx(float(revenue / orders), abs=0.0051)
         assert average == round(average, 2)
 
 

@@ -1,0 +1,334 @@
+"""Render build/bench/*.json into docs/benchmarks.md, between markers, keeping the prose around them."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BUILD, GIB, REPO_ROOT, fmt_bytes  # bench/ holds scripts, not a package
+
+DOC = REPO_ROOT / "docs" / "benchmarks.md"
+RUN_RESULTS = BUILD / "results.json"
+SCALE_RESULTS = BUILD / "scale_results.json"
+LABELS = {
+    "duckdb_bare": "bare DuckDB (COPY with casts)",
+    "pipeline": "**pipeline silver stage**",
+    "pandas": "pandas (usual way)",
+    "polars": "polars (scan_csv, streaming collect, write_parquet)",
+    "polars_sink": "polars (scan_csv -> sink_parquet, fully streaming)",
+}
+
+
+def _load(value: Any) -> str:
+    return f"{value[0]:.2f}"
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.0f}"
+
+
+def machine_section(results: dict[str, Any]) -> list[str]:
+    """Machine facts, versions and the command lines."""
+    m = results.get("machine", {})
+    v = m.get("versions", {})
+    after = results.get("machine_after", {}).get("load_average")
+    lines = [
+        "### Machine and versions",
+        "",
+        f"- date (UTC): {m.get('date')}",
+        f"- CPU: {m.get('cpu_model')}, nproc {m.get('nproc')} (shared with other engineers' jobs)",
+        f"- RAM: {m.get('ram_gib')} GiB; disk free at start: {m.get('disk_free_gib')} GiB; "
+        f"kernel {m.get('kernel')}",
+        f"- load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in m.get('load_average', []))}"
+        + (f"; at end: {', '.join(f'{x:.2f}' for x in after)}" if after else ""),
+        f"- DuckDB memory_limit {m.get('duckdb_memory_limit')} (SALES_DUCKDB_MEMORY_LIMIT), "
+        f"threads {m.get('duckdb_threads')}",
+        "- versions: " + ", ".join(f"{k} {val}" for k, val in sorted(v.items())),
+        f"- command: `{results.get('commands', {}).get('run', 'python bench/run.py')}`",
+        "",
+    ]
+    return lines
+
+
+def silver_section(results: dict[str, Any]) -> list[str]:
+    """One table per input size: each variant, and its ratio to bare DuckDB."""
+    out: list[str] = []
+    for size, per in sorted(results.get("silver", {}).items(), key=lambda kv: int(kv[0])):
+        bare = per.get("duckdb_bare")
+        out += [
+            f"### Silver on {int(size):,} rows",
+            "",
+            "Each variant in its own process; figures of the median run (by wall time) of "
+            f"{len(next(iter(per.values()))['runs'])}. Ratios are to bare DuckDB.",
+            "",
+            "| variant | wall s | CPU s | peak RSS MiB | wall x | CPU x | RSS x "
+            "| load 1-min before -> after |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for name in ("duckdb_bare", "pipeline", "pandas", "polars", "polars_sink"):
+            r = per.get(name)
+            if not r:
+                continue
+            ratio = (
+                (
+                    f"{r['wall_seconds'] / bare['wall_seconds']:.2f}",
+                    f"{r['cpu_seconds'] / bare['cpu_seconds']:.2f}",
+                    f"{r['max_rss_bytes'] / bare['max_rss_bytes']:.2f}",
+                )
+                if bare
+                else ("", "", "")
+            )
+            out.append(
+                f"| {LABELS[name]} | {r['wall_seconds']:.1f} | {r['cpu_seconds']:.1f} | "
+                f"{_mib(r['max_rss_bytes'])} | {' | '.join(ratio)} | "
+                f"{_load(r['load_before'])} -> {_load(r['load_after'])} |"
+            )
+        pipe = per.get("pipeline", {})
+        if pipe.get("silver_bytes"):
+            out += ["", f"Pipeline silver Parquet: {fmt_bytes(pipe['silver_bytes'])} for {int(size):,} rows."]
+        out.append("")
+    return out
+
+
+def goals_section(results: dict[str, Any]) -> list[str]:
+    """The issue's goals against the measured figures, met or not."""
+    silver = results.get("silver", {})
+    big = silver.get(str(max((int(s) for s in silver), default=0)), {})
+    size = max((int(s) for s in silver), default=0)
+    rows: list[tuple[str, str, str, bool | None]] = []
+
+    def add(goal: str, target: str, measured: str, met: bool | None) -> None:
+        rows.append((goal, target, measured, met))
+
+    pipe, bare = big.get("pipeline"), big.get("duckdb_bare")
+    if pipe and bare:
+        x = pipe["wall_seconds"] / bare["wall_seconds"]
+        add(f"silver vs bare DuckDB ({size:,} rows, wall)", "<= 1.25x", f"{x:.2f}x", x <= 1.25)
+        add(
+            f"silver peak memory ({size:,} rows)",
+            "< 1 GiB",
+            fmt_bytes(pipe["max_rss_bytes"]),
+            pipe["max_rss_bytes"] < GIB,
+        )
+    gate = results.get("quality", {}).get(str(size))
+    if pipe and gate:
+        x = gate["wall_seconds"] / pipe["wall_seconds"]
+        add(f"quality gate added to silver ({size:,} rows, wall)", "<= 20%", f"{x:.0%}", x <= 0.20)
+    pandas = big.get("pandas")
+    if pipe and pandas:
+        x = pandas["wall_seconds"] / pipe["wall_seconds"]
+        add(f"silver faster than pandas ({size:,} rows, wall)", ">= 2x", f"{x:.2f}x", x >= 2)
+    for name in ("polars", "polars_sink"):
+        pol = big.get(name)
+        if pipe and pol:
+            x = pipe["max_rss_bytes"] / pol["max_rss_bytes"]
+            add(f"silver peak memory vs {name} ({size:,} rows)", "<= 1/4 (0.25x)", f"{x:.2f}x", x <= 0.25)
+    parse = results.get("parse")
+    if parse:
+        s = parse["median_dagbag_seconds"]
+        add("DAG parse (median DagBag of dags/, 5 runs)", "< 1 s", f"{s:.2f} s", s < 1)
+    small = results.get("dags_test", {}).get("9800")
+    if small:
+        s = small["wall_seconds"]
+        add("`airflow dags test` on 9,800 rows", "< 60 s", f"{s:.0f} s", s < 60)
+    out = ["### Goals", "", "| goal | target | measured | met |", "|---|---|---|---|"]
+    for goal, target, measured, met in rows:
+        out.append(f"| {goal} | {target} | {measured} | {'yes' if met else '**no**'} |")
+    return [*out, ""]
+
+
+def profile_section(results: dict[str, Any]) -> list[str]:
+    """Where the pipeline's silver time goes, statement by statement."""
+    out: list[str] = []
+    for size, r in results.get("profile", {}).items():
+        out += [
+            f"### Pipeline silver, statement by statement ({int(size):,} rows, one run)",
+            "",
+            f"Same SQL run one statement at a time: {r['work_seconds']:.1f} s in all "
+            f"(load {_load(r['load_before'])} -> {_load(r['load_after'])}).",
+            "",
+            "| statement | seconds |",
+            "|---|---:|",
+        ]
+        out += [
+            f"| {label} | {seconds:.2f} |" for label, seconds in r["result"]["statements"] if seconds >= 0.05
+        ]
+        out.append("")
+    return out
+
+
+def explain_section(results: dict[str, Any]) -> list[str]:
+    """bench/explain_silver.py: the silver SQL with one kind of work removed at a time."""
+    ex = results.get("explain")
+    if not ex:
+        return []
+    table = ex["ablations"]
+    base = table.get("as rendered")
+    out = [
+        f"### What the silver SQL spends its time on ({ex['rows']:,} rows, bench/explain_silver.py)",
+        "",
+        "The rendered script with one ingredient removed (the output is then no longer the contract's "
+        "silver); one run each, SQL time only.",
+        "",
+        "| variant | SQL s | CPU s (process) | peak RSS MiB | vs as rendered | load 1-min before -> after |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for label, r in table.items():
+        rel = f"{r['work_seconds'] / base['work_seconds']:.2f}" if base else ""
+        out.append(
+            f"| {label} | {r['work_seconds']:.1f} | {r['cpu_seconds']:.1f} | {_mib(r['max_rss_bytes'])} | "
+            f"{rel} | {_load(r['load_before'])} -> {_load(r['load_after'])} |"
+        )
+    return [*out, ""]
+
+
+def stages_section(results: dict[str, Any]) -> list[str]:
+    """Quality gate alone, gold alone, DAG parse."""
+    out = [
+        "### Quality gate, gold and DAG parse",
+        "",
+        "| workload | rows | wall s | CPU s | peak RSS MiB | load 1-min before -> after | note |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for size, r in sorted(results.get("quality", {}).items(), key=lambda kv: int(kv[0])):
+        note = f"{r['result']['evaluated']} expectations, success {r['result']['success']}"
+        out.append(
+            f"| quality gate (quality.validate_silver) | {int(size):,} | {r['wall_seconds']:.1f} | "
+            f"{r['cpu_seconds']:.1f} | {_mib(r['max_rss_bytes'])} | {_load(r['load_before'])} -> "
+            f"{_load(r['load_after'])} | {note} |"
+        )
+    for size, r in sorted(results.get("gold", {}).items(), key=lambda kv: int(kv[0])):
+        summary = r["result"].get("dbt_summary", "")
+        summary = summary.split("Done.")[-1].strip() if "Done." in summary else summary
+        out.append(
+            f"| gold (`dbt build`, run_dbt) | {int(size):,} | {r['wall_seconds']:.1f} | "
+            f"{r['cpu_seconds']:.1f} | "
+            f"{_mib(r['max_rss_bytes'])} | {_load(r['load_before'])} -> {_load(r['load_after'])} | "
+            f"dbt work {r['work_seconds']:.1f} s; {summary} |"
+        )
+    p = results.get("parse")
+    if p:
+        runs = p["runs"]
+        out.append(
+            f"| DAG parse: DagBag(dag_folder='dags') | - | {p['median_dagbag_seconds']:.2f} (median; "
+            f"{p['min_dagbag_seconds']:.2f}-{p['max_dagbag_seconds']:.2f}) | "
+            f"{sorted(r['cpu_seconds'] for r in runs)[len(runs) // 2]:.1f} (process) | "
+            f"{_mib(max(r['max_rss_bytes'] for r in runs))} | {_load(runs[0]['load_before'])} -> "
+            f"{_load(runs[-1]['load_after'])} | {p['tasks']} tasks; process wall "
+            f"{p['median_process_wall_seconds']:.1f} s of which importing Airflow "
+            f"{p['median_import_airflow_seconds']:.1f} s |"
+        )
+        cold = p.get("no_bytecode_cache")
+        if cold:
+            out.append(
+                f"| DAG parse, no bytecode cache (PYTHONDONTWRITEBYTECODE=1, no .pyc) | - | "
+                f"{cold['work_seconds']:.2f} | {cold['cpu_seconds']:.1f} (process) | "
+                f"{_mib(cold['max_rss_bytes'])} | "
+                f"{_load(cold['load_before'])} -> {_load(cold['load_after'])} | "
+                "as every Airflow process in this workplace runs by default |"
+            )
+    return [*out, ""]
+
+
+def dags_test_section(results: dict[str, Any]) -> list[str]:
+    """`airflow dags test` end to end, by stage and by task."""
+    runs = results.get("dags_test", {})
+    if not runs:
+        return []
+    out = [
+        "### `airflow dags test sales_medallion` end to end",
+        "",
+        "Private AIRFLOW_HOME (SQLite, `airflow db migrate`), env from `cli.airflow_env(data_dir)`. "
+        "Stage seconds from the run report's `timings_seconds`; task seconds from the metadata DB "
+        "(`task_instance.duration`), which also covers the Cosmos dbt tasks and the catalog step.",
+        "",
+    ]
+    for size, r in sorted(runs.items(), key=lambda kv: int(kv[0])):
+        tasks = r["task_seconds"]
+        dbt = sum(v for k, v in tasks.items() if k.startswith("build_gold"))
+        other = {k: v for k, v in tasks.items() if not k.startswith("build_gold")}
+        out += [
+            f"**{int(size):,} rows**: wall {r['wall_seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s, peak RSS "
+            f"{_mib(r['max_rss_bytes'])} MiB, load {_load(r['load_before'])} -> {_load(r['load_after'])}; "
+            f"quality success {r['quality_success']}; `{r['command']}`",
+            "",
+            "| stage (run report) | seconds |",
+            "|---|---:|",
+            *(f"| {k} | {v:.2f} |" for k, v in r["timings_seconds"].items()),
+            "",
+            "| task (metadata DB) | seconds |",
+            "|---|---:|",
+            *(f"| {k} | {v:.2f} |" for k, v in other.items()),
+            f"| build_gold.* ({sum(1 for k in tasks if k.startswith('build_gold'))} Cosmos tasks) "
+            f"| {dbt:.2f} |",
+            f"| sum of task durations | {sum(tasks.values()):.2f} |",
+            "",
+        ]
+    return out
+
+
+def scale_section(results: dict[str, Any]) -> list[str]:
+    """Wall time and peak memory per stage and size from bench/scale.py."""
+    if not results.get("sizes"):
+        return ["_bench/scale.py has not been run on this machine yet._", ""]
+    m = results.get("machine", {})
+    out = [
+        f"Run {m.get('date')} on {m.get('nproc')} x {m.get('cpu_model')}, {m.get('ram_gib')} GiB; "
+        f"DuckDB memory_limit {results.get('memory_limit')} for silver and for dbt; "
+        f"command `{results.get('command')}`.",
+        "",
+        "| rows | stage | wall s | CPU s | peak RSS MiB | load 1-min before -> after | note |",
+        "|---:|---|---:|---:|---:|---|---|",
+    ]
+    for size, stages in sorted(results["sizes"].items(), key=lambda kv: int(kv[0])):
+        for stage, r in stages.items():
+            if not isinstance(r, dict) or "wall_seconds" not in r:
+                continue
+            out.append(
+                f"| {int(size):,} | {stage} | {r['wall_seconds']:.1f} | {r['cpu_seconds']:.1f} | "
+                f"{_mib(r['max_rss_bytes'])} | {_load(r['load_before'])} -> {_load(r['load_after'])} | "
+                f"{r.get('note', '')} |"
+            )
+    skipped = results.get("skipped", {})
+    for size, why in skipped.items():
+        out.append(f"| {int(size):,} | (not run) | | | | | {why} |")
+    return [*out, ""]
+
+
+def _replace(doc: str, name: str, body: list[str]) -> str:
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    block = start + "\n" + "\n".join(body).rstrip() + "\n" + end
+    if start in doc and end in doc:
+        return re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, doc, flags=re.S)
+    return doc.rstrip() + "\n\n" + block + "\n"
+
+
+def render() -> str:
+    """Update docs/benchmarks.md from the saved results; return the goals table."""
+    run = json.loads(RUN_RESULTS.read_text()) if RUN_RESULTS.exists() else {}
+    scale = json.loads(SCALE_RESULTS.read_text()) if SCALE_RESULTS.exists() else {}
+    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if run:
+        body = [
+            *machine_section(run),
+            *goals_section(run),
+            *silver_section(run),
+            *profile_section(run),
+            *explain_section(run),
+            *stages_section(run),
+            *dags_test_section(run),
+        ]
+        doc = _replace(doc, "run", body)
+    if scale:
+        doc = _replace(doc, "scale", scale_section(scale))
+    DOC.write_text(doc)
+    return "\n".join(goals_section(run)) if run else ""
+
+
+if __name__ == "__main__":
+    print(render())

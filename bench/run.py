@@ -1,0 +1,314 @@
+"""`make bench`: the silver stage against bare DuckDB, pandas and polars, plus gate, gold, parse and DAG runs.
+
+Every workload runs in a child process of its own (bench/variants.py, or the airflow CLI) and
+is measured by wall clock, CPU time and peak RSS from wait4. Results are merged into
+build/bench/results.json (so a section can be re-run alone with --only) and rendered into
+docs/benchmarks.md by bench/report.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # bench/ holds scripts, not a package: imported from its own folder
+    BUILD,
+    REPO_ROOT,
+    VENV_PY,
+    Measurement,
+    bench_env,
+    ensure_bench_venv,
+    ensure_csv,
+    machine_facts,
+    measure,
+    read_results,
+    variant_cmd,
+    write_results,
+)
+
+RESULTS = BUILD / "results.json"
+WORK = BUILD / "work"
+AIRFLOW_HOME = BUILD / "airflow_home"
+SIZES = (1_000_000, 10_000_000)
+SILVER_VARIANTS = ("duckdb_bare", "pipeline", "pandas", "polars", "polars_sink")
+SECTIONS = ("silver", "profile", "quality", "gold", "parse", "dags_test")
+DAG_ID = "sales_medallion"
+
+
+def _python_for(variant: str) -> Path:
+    return ensure_bench_venv() if variant.startswith("polars") else VENV_PY
+
+
+def _say(m: Measurement) -> None:
+    print(
+        f"   {m.label:28} wall {m.wall_seconds:7.1f}s  work {m.work_seconds:7.1f}s  "
+        f"cpu {m.cpu_seconds:7.1f}s  peak {m.max_rss_bytes / 2**20:7.0f} MiB  "
+        f"load {m.load_before[0]:.2f}->{m.load_after[0]:.2f}",
+        flush=True,
+    )
+
+
+def _median(runs: list[Measurement]) -> Measurement:
+    """The run with the median wall time (the lower middle for an even count)."""
+    ordered = sorted(runs, key=lambda m: m.wall_seconds)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def bench_silver(results: dict[str, Any], sizes: tuple[int, ...], repeat: dict[int, int]) -> None:
+    """Each silver variant on each size; keep the median run and every run's figures."""
+    from include.sales_analyzer.silver import check_conservation, count_lines
+
+    silver = results.setdefault("silver", {})
+    for rows in sizes:
+        csv = ensure_csv(rows)
+        lines = count_lines(csv)
+        print(f">> silver on {rows:,} rows ({csv.stat().st_size / 1e6:,.0f} MB)", flush=True)
+        per_size = silver.setdefault(str(rows), {})
+        for variant in SILVER_VARIANTS:
+            runs = []
+            for i in range(repeat.get(rows, 1)):
+                out = WORK / f"{variant}_{rows}"
+                cmd = variant_cmd(_python_for(variant), variant, "--csv", str(csv), "--out", str(out))
+                m = measure(f"{variant}_{rows}_{i}", cmd, bench_env())
+                if m.result.get("rows_out") != rows:
+                    raise RuntimeError(f"{variant} wrote {m.result.get('rows_out')} rows, expected {rows}")
+                if variant == "pipeline":
+                    check_conservation(lines, m.result["counts"], str(csv))
+                _say(m)
+                runs.append(m)
+            best = _median(runs)
+            per_size[variant] = {**best.as_dict(), "runs": [r.as_dict() for r in runs]}
+            if variant == "pipeline":
+                per_size[variant]["silver_bytes"] = _tree_bytes(Path(best.result["silver_dir"]))
+        write_results(RESULTS, results)
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*.parquet"))
+
+
+def bench_profile(results: dict[str, Any], rows: int) -> None:
+    """Where the pipeline's silver time goes, statement by statement (diagnostic, one run)."""
+    csv = ensure_csv(rows)
+    out = WORK / f"pipeline_profile_{rows}"
+    m = measure(
+        f"pipeline_profile_{rows}",
+        variant_cmd(VENV_PY, "pipeline", "--csv", str(csv), "--out", str(out), "--profile"),
+        bench_env(),
+    )
+    _say(m)
+    for label, seconds in m.result["statements"]:
+        print(f"      {seconds:8.2f}s  {label}")
+    results.setdefault("profile", {})[str(rows)] = m.as_dict()
+    shutil.rmtree(out, ignore_errors=True)
+    write_results(RESULTS, results)
+
+
+def _pipeline_output(results: dict[str, Any], rows: int) -> dict[str, Any]:
+    try:
+        out = results["silver"][str(rows)]["pipeline"]["result"]
+    except KeyError:
+        raise SystemExit(
+            f"no pipeline silver for {rows:,} rows yet: run the 'silver' section first"
+        ) from None
+    if not Path(out["silver_dir"]).exists():
+        raise SystemExit(f"{out['silver_dir']} is gone: run the 'silver' section again")
+    return out
+
+
+def bench_quality(results: dict[str, Any], sizes: tuple[int, ...]) -> None:
+    """The Great Expectations gate alone, on the pipeline's silver output."""
+    for rows in sizes:
+        out = _pipeline_output(results, rows)
+        counts = out["counts"]
+        m = measure(
+            f"quality_{rows}",
+            variant_cmd(
+                VENV_PY,
+                "quality",
+                "--silver-glob",
+                out["silver_glob"],
+                "--out",
+                str(WORK / f"quality_{rows}"),
+                "--record-lines",
+                str(counts["record_lines"]),
+                "--quarantined",
+                str(counts["quarantined_lines"]),
+            ),
+            bench_env(),
+        )
+        if not m.result.get("success"):
+            raise RuntimeError(f"quality gate failed on bench silver: {m.result}")
+        _say(m)
+        results.setdefault("quality", {})[str(rows)] = m.as_dict()
+    write_results(RESULTS, results)
+
+
+def bench_gold(results: dict[str, Any], sizes: tuple[int, ...]) -> None:
+    """dbt build alone over a silver.sales view on the pipeline's silver output."""
+    for rows in sizes:
+        out = _pipeline_output(results, rows)
+        data_dir = WORK / f"gold_{rows}"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        m = measure(
+            f"gold_{rows}",
+            variant_cmd(VENV_PY, "gold", "--silver-glob", out["silver_glob"], "--out", str(data_dir)),
+            bench_env(SALES_DATA_DIR=str(data_dir)),
+        )
+        _say(m)
+        print(f"      {m.result.get('dbt_summary')}")
+        results.setdefault("gold", {})[str(rows)] = m.as_dict()
+    write_results(RESULTS, results)
+
+
+def airflow_env(data_dir: Path, bytecode_cache: bool = True) -> dict[str, str]:
+    """The env `make run` uses (cli.airflow_env), with a private AIRFLOW_HOME for the bench."""
+    from include.sales_analyzer.cli import airflow_env as cli_env
+    from include.sales_analyzer.gold import DUCKDB_CONN_ID
+
+    env = cli_env(data_dir)
+    env["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+    env["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    env[f"AIRFLOW_CONN_{DUCKDB_CONN_ID.upper()}"] = json.dumps(
+        {"conn_type": "duckdb", "host": str(data_dir / "warehouse" / "build.duckdb")}
+    )
+    return bench_env(bytecode_cache, **env)
+
+
+def bench_parse(results: dict[str, Any], repeat: int = 5) -> None:
+    """Median of `repeat` DagBag loads of dags/, each in a fresh interpreter."""
+    env = airflow_env(WORK / "parse_data")
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    measure("dagbag_warmup", variant_cmd(VENV_PY, "dagbag"), env)  # fills the bytecode cache
+    runs = []
+    for i in range(repeat):
+        m = measure(f"dagbag_{i}", variant_cmd(VENV_PY, "dagbag"), env)
+        _say(m)
+        runs.append(m)
+    # As this workplace runs it: PYTHONDONTWRITEBYTECODE=1 and no .pyc in .venv, so every import compiles.
+    cold = measure(
+        "dagbag_no_bytecode_cache", variant_cmd(VENV_PY, "dagbag"), airflow_env(WORK / "parse_data", False)
+    )
+    _say(cold)
+    seconds = sorted(r.work_seconds for r in runs)
+    results["parse"] = {
+        "median_dagbag_seconds": statistics.median(seconds),
+        "min_dagbag_seconds": seconds[0],
+        "max_dagbag_seconds": seconds[-1],
+        "median_process_wall_seconds": statistics.median(r.wall_seconds for r in runs),
+        "median_import_airflow_seconds": statistics.median(r.result["import_airflow_seconds"] for r in runs),
+        "tasks": runs[0].result["tasks"],
+        "runs": [r.as_dict() for r in runs],
+        "no_bytecode_cache": cold.as_dict(),
+    }
+    write_results(RESULTS, results)
+
+
+def _airflow_db_migrate(env: dict[str, str]) -> None:
+    if (AIRFLOW_HOME / "airflow.db").exists():
+        return
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    print(f">> airflow db migrate ({AIRFLOW_HOME})", flush=True)
+    airflow = str(VENV_PY.with_name("airflow"))
+    log = BUILD / "logs" / "db_migrate.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as fh:
+        subprocess.run([airflow, "db", "migrate"], env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
+
+
+def _task_durations(run_id: str) -> dict[str, float]:
+    """Seconds per task instance of one DAG run, from the private metadata DB."""
+    with sqlite3.connect(AIRFLOW_HOME / "airflow.db") as db:
+        rows = db.execute(
+            "select task_id, duration from task_instance where dag_id = ? and run_id = ? order by start_date",
+            (DAG_ID, run_id),
+        ).fetchall()
+    return {task: round(float(d or 0), 3) for task, d in rows}
+
+
+def bench_dags_test(results: dict[str, Any], sizes: tuple[int, ...]) -> None:
+    """`airflow dags test sales_medallion` end to end, broken down by the run report's timings."""
+    airflow = str(VENV_PY.with_name("airflow"))
+    for rows in sizes:
+        data_dir = WORK / f"dags_test_{rows}"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        env = airflow_env(data_dir)
+        _airflow_db_migrate(env)
+        conf = {"source": "synthetic", "rows": rows}
+        cmd = [airflow, "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
+        m = measure(f"dags_test_{rows}", cmd, env)
+        _say(m)
+        report = json.loads((data_dir / "run_report.json").read_text())
+        tasks = _task_durations(report["run_id"])
+        results.setdefault("dags_test", {})[str(rows)] = {
+            **m.as_dict(),
+            "command": " ".join([*cmd[:-1], f"'{cmd[-1]}'"]),
+            "timings_seconds": report["timings_seconds"],
+            "task_seconds": tasks,
+            "rows": report["rows"],
+            "quality_success": report["quality"]["success"],
+            "bronze_bytes": report["bronze"].get("bytes"),
+        }
+        print(f"      stages {report['timings_seconds']}")
+        print(f"      dbt tasks {sum(v for k, v in tasks.items() if k.startswith('build_gold')):.1f}s")
+        write_results(RESULTS, results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sections asked for (all by default), then render docs/benchmarks.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES), help="silver/quality/gold rows")
+    parser.add_argument("--repeat-small", type=int, default=3, help="runs per variant at 1M rows (median)")
+    parser.add_argument("--repeat-large", type=int, default=1, help="runs per variant at 10M rows")
+    parser.add_argument("--dags-test-rows", nargs="+", type=int, default=[9800, 1_000_000])
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    args = parser.parse_args(argv)
+
+    results = {} if args.fresh else read_results(RESULTS)
+    started = time.perf_counter()
+    sizes = tuple(args.sizes)
+    ensure_bench_venv()
+    results["machine"] = machine_facts()
+    print(f">> machine: {json.dumps(results['machine'])}", flush=True)
+    repeat = {n: (args.repeat_small if n <= 1_000_000 else args.repeat_large) for n in sizes}
+    if "silver" in args.only:
+        bench_silver(results, sizes, repeat)
+    if "profile" in args.only:
+        bench_profile(results, min(sizes))
+    if "quality" in args.only:
+        bench_quality(results, sizes)
+    if "gold" in args.only:
+        bench_gold(results, sizes)
+    if "parse" in args.only:
+        bench_parse(results)
+    if "dags_test" in args.only:
+        bench_dags_test(results, tuple(args.dags_test_rows))
+    results.setdefault("commands", {})["run"] = " ".join(["python bench/run.py", *(argv or sys.argv[1:])])
+    results["machine_after"] = {"load_average": os.getloadavg()}
+    write_results(RESULTS, results)
+    print(f">> bench done in {time.perf_counter() - started:.0f}s; results in {RESULTS}")
+
+    from report import render
+
+    print(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
