@@ -262,6 +262,20 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
     )
 
 
+def _cost_estimate(settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
+    """What this run would cost on the aws backend, from its measured sizes and timings."""
+    from include.sales_analyzer.cost import estimate_run_cost
+
+    silver_dir = settings.lake_dir / "silver" / "sales"
+    silver_bytes = sum(p.stat().st_size for p in silver_dir.rglob("*.parquet"))
+    return estimate_run_cost(
+        bronze_bytes=int(report["bronze"].get("bytes") or 0),
+        silver_bytes=silver_bytes,
+        rows=int(report["rows"].get("silver") or 0),
+        stage_seconds=report["timings_seconds"],
+    )
+
+
 def write_run_report(
     *,
     run_id: str,
@@ -316,6 +330,7 @@ def write_run_report(
             "conservation_holds": (silver.get("conservation") or {}).get("holds"),
         },
     }
+    report["cost_estimate_aws"] = _cost_estimate(settings, report)
     sv.write_json(settings.data_dir / "runs" / f"{key}.json", report)
     sv.write_json(settings.data_dir / "run_report.json", report)
     line = {

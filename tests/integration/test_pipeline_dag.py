@@ -187,6 +187,8 @@ def test_quality_gate_and_reports(damaged_run: dict) -> None:
     assert report["source"]["source"] == "synthetic"
     assert set(report["timings_seconds"]) >= {"extract", "bronze", "silver", "quality", "gold"}
     assert report["rows"]["gold_tables"]["fct_sales"] == report["rows"]["silver"]
+    assert 0 < report["cost_estimate_aws"]["total_usd"] < 5
+    assert {i["service"] for i in report["cost_estimate_aws"]["line_items"]} >= {"Glue", "Athena"}
     assert len(list((data_dir / "runs").glob("*.json"))) >= 1
     history = (data_dir / "etl_pipeline.log").read_text().splitlines()
     assert len(history) == 2

@@ -213,16 +213,9 @@ def athena_gold(built: dict) -> duckdb.DuckDBPyConnection:
     return con
 
 
-DAY_OF_WEEK_DIFFERS = pytest.mark.xfail(
-    strict=True,
-    reason="dim_date.day_of_week: extract(dow) is 0 = Sunday in DuckDB but 7 = Sunday (ISO) in "
-    "Athena; the model needs one spelling for both (e.g. a dispatched macro over isodow/day_of_week)",
-)
-
-
 @pytest.mark.parametrize(
     "mart",
-    [pytest.param(m, marks=DAY_OF_WEEK_DIFFERS) if m == "dim_date" else m for m in sorted(MARTS_ORDER_BY)],
+    sorted(MARTS_ORDER_BY),
 )
 def test_athena_gold_equals_duckdb_gold(athena_gold: duckdb.DuckDBPyConnection, mart: str) -> None:
     order = MARTS_ORDER_BY[mart]

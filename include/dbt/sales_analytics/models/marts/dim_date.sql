@@ -14,6 +14,18 @@ days as (
 
 ),
 
+-- Days since a known Monday give the ISO day of week on every engine:
+-- extract(dow) numbers Sunday 0 on DuckDB but 7 on Athena.
+numbered as (
+
+    select
+        date_day,
+        {{ dbt.datediff("cast('2000-01-03' as date)", "date_day", "day") }}
+            as days_since_monday
+    from days
+
+),
+
 final as (
 
     select
@@ -22,9 +34,9 @@ final as (
         cast(extract(quarter from date_day) as integer) as calendar_quarter,
         cast(extract(month from date_day) as integer) as calendar_month,
         cast(extract(day from date_day) as integer) as day_of_month,
-        cast(extract(dow from date_day) as integer) as day_of_week,
+        cast((days_since_monday % 7 + 7) % 7 + 1 as integer) as day_of_week,
         {{ dbt.date_trunc('month', 'date_day') }} as month_start
-    from days
+    from numbered
 
 )
 
