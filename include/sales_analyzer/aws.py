@@ -22,6 +22,7 @@ from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 
+from include.sales_analyzer.bronze import sha256_of
 from include.sales_analyzer.config import SQL_DIR, Settings, get_settings
 from include.sales_analyzer.contract import Contract, load_contract
 from include.sales_analyzer.errors import PipelineError
@@ -143,15 +144,6 @@ def _mask_before_execute(context: Any) -> None:
     mask_aws_identity(getattr(context["task"], "aws_conn_id", None))
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a local file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _head(s3: Any, bucket: str, key: str) -> dict | None:
     from botocore.exceptions import ClientError
 
@@ -180,7 +172,7 @@ def _upload(s3: Any, path: Path, bucket: str, key: str, checksum: str) -> None:
 
 def sync_file(s3: Any, path: Path, bucket: str, key: str) -> bool:
     """Upload `path` unless the object already holds the same bytes; True if uploaded."""
-    checksum = sha256_file(path)
+    checksum = sha256_of(path)
     head = _head(s3, bucket, key)
     if head is not None and _object_sha256(s3, bucket, key, head) == checksum:
         return False
@@ -235,7 +227,7 @@ def upload_bronze(
     mask_aws_identity(settings.aws_conn_id)
     lay, s3 = Layout.of(settings), _s3(settings)
     source = Path(extracted["path"])
-    checksum = sha256_file(source)
+    checksum = sha256_of(source)
     key = lay.bronze_dir(ingest_date) + source.name
     head = _head(s3, lay.bucket, key)
     if head is not None and _object_sha256(s3, lay.bucket, key, head) != checksum:

@@ -30,6 +30,7 @@ import duckdb
 import pytest
 
 from include.sales_analyzer import aws
+from include.sales_analyzer.bronze import sha256_of
 from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.contract import load_contract
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
@@ -128,7 +129,7 @@ def test_bronze_object_is_the_source_byte_for_byte(aws_run: dict, moto_aws: Moto
     assert obj["Key"].endswith(".csv")
     body = s3.get_object(Bucket=names["bucket"], Key=obj["Key"])
     assert body["Body"].read() == ref.path.read_bytes()
-    assert body["Metadata"]["sha256"] == aws.sha256_file(ref.path)
+    assert body["Metadata"]["sha256"] == sha256_of(ref.path)
     assert aws_run["report"]["bronze"]["lines"] == ref.total_lines
 
 
