@@ -108,10 +108,10 @@ format: $(VENV)/.installed  ## apply ruff's formatting
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup  ## benchmarks (a few minutes); figures go to docs/benchmarks.md
+bench: setup  ## benchmarks (~40 min on 2 shared cores); figures go to docs/benchmarks.md
 	$(BIN)/python bench/run.py
 
-bench-scale: setup  ## 1M, 10M and 100M rows through bronze, silver and gold (long; ~22 GB of CSV on the fly)
+bench-scale: setup  ## 1M/10M/100M rows through bronze, silver, gate, gold (hours; ~55 GB free disk)
 	$(BIN)/python bench/scale.py
 
 BUCKET ?=

@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_parse(results)
     if "dags_test" in args.only:
         bench_dags_test(results, tuple(args.dags_test_rows))
-    results.setdefault("commands", {})["run"] = " ".join(["python bench/run.py", *(argv or sys.argv[1:])])
+    results["commands"] = {"run": " ".join(["python bench/run.py", *(argv or sys.argv[1:])])}
     results["machine_after"] = {"load_average": os.getloadavg()}
     write_results(RESULTS, results)
     print(f">> bench done in {time.perf_counter() - started:.0f}s; results in {RESULTS}")

@@ -259,7 +259,7 @@ def run_gold(silver_glob: str, out: Path, memory_limit: str | None) -> dict[str,
     """Gold alone: the silver.sales view, then `dbt build` through dbt_project.run_dbt.
 
     SALES_DATA_DIR must point at `out` (bench/run.py sets it) so the warehouse lands there.
-    With `memory_limit`, dbt gets a profile that caps DuckDB and spills under `out` (bench/scale.py).
+    With `memory_limit`, dbt gets a profile that caps DuckDB (bench/scale.py).
     """
     import yaml
 
@@ -277,10 +277,9 @@ def run_gold(silver_glob: str, out: Path, memory_limit: str | None) -> dict[str,
         profiles_dir = out / "profiles"
         profiles_dir.mkdir(parents=True, exist_ok=True)
         profile = duckdb_profile(settings.warehouse_path)
-        profile[PROFILE_NAME]["outputs"]["local"]["settings"] = {
-            "memory_limit": memory_limit,
-            "temp_directory": str(out / "dbt_spill"),
-        }
+        # memory_limit only: dbt-duckdb re-applies settings on every cursor and DuckDB refuses to
+        # switch temp_directory once used; the default spill folder is <warehouse>.tmp, under `out`.
+        profile[PROFILE_NAME]["outputs"]["local"]["settings"] = {"memory_limit": memory_limit}
         (profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profile))
     started = time.perf_counter()
     proc = run_dbt(["build"], profiles_dir=profiles_dir)
