@@ -93,7 +93,12 @@ run: setup  ## run the whole pipeline offline (SOURCE=path/to/train.csv for your
 browser-tool:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool browser-tool
+# Debian's PostgreSQL server: tests/mwaa/test_airflow_services.py runs Airflow on it, as MWAA does.
+.PHONY: postgres-tool
+postgres-tool:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
+TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool browser-tool postgres-tool
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

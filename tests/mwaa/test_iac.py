@@ -153,7 +153,43 @@ def test_template_paths_match_what_the_deploy_uploads(template: dict) -> None:
     assert env["RequirementsS3Path"] == deploy.REQUIREMENTS_KEY
     assert env["StartupScriptS3Path"]["If"][1] == deploy.STARTUP_KEY
     assert env["PluginsS3Path"]["If"][1] == deploy.PLUGINS_KEY
-    script = template["Parameters"]["GlueScriptKey"]["Default"]
-    assert script.startswith(deploy.INCLUDE_PREFIX + "glue/")
     versions = {p for p in template["Parameters"] if p.endswith("S3ObjectVersion")}
     assert versions == set(deploy.VERSIONED_KEYS)
+
+
+def test_stack_job_and_roles_match_what_the_dag_runs(template: dict) -> None:
+    """The DAG updates the Glue job to its own definition each run: the stack must agree with it."""
+    from include.glue import artifacts
+    from include.sales_analyzer import aws
+    from include.sales_analyzer.config import Settings
+
+    resources, params = template["Resources"], template["Parameters"]
+    assert params["GlueArtifactsPrefix"]["Default"] == Settings.artifacts_prefix
+    base = "s3://${DataBucket}/${GlueArtifactsPrefix}/"
+    job = resources["GlueJob"]["Properties"]
+    assert job["Command"]["ScriptLocation"] == {"Sub": base + artifacts.SCRIPT.name}
+    assert job["DefaultArguments"]["--extra-py-files"] == {"Sub": base + aws.SHARED_ZIP}
+    assert job["Role"] == {"GetAtt": "GlueJobRole.Arn"}
+
+    def statements(role: str) -> dict[str, dict]:
+        found = {}
+        for policy in resources[role]["Properties"]["Policies"]:
+            found |= {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+        return found
+
+    mwaa = statements("MwaaExecutionRole")
+    assert {"glue:CreateJob", "glue:UpdateJob", "glue:StartJobRun"} <= set(mwaa["RunGlueJob"]["Action"])
+    assert mwaa["PassGlueJobRole"]["Resource"] == {"GetAtt": "GlueJobRole.Arn"}
+    assert {"Sub": "${DataBucket.Arn}/${GlueArtifactsPrefix}/*"} in mwaa["ReadWriteLake"]["Resource"]
+    glue = statements("GlueJobRole")
+    assert glue["ReadJobArtifacts"]["Resource"] == {"Sub": "${DataBucket.Arn}/${GlueArtifactsPrefix}/*"}
+
+
+def test_every_sales_option_is_read_by_the_dag(template: dict, repo_root: Path) -> None:
+    """Each MWAA `sales.*` option becomes SALES_<NAME> (startup.sh), which the code must read."""
+    options = template["Resources"]["MwaaEnvironment"]["Properties"]["AirflowConfigurationOptions"]
+    source = "\n".join(p.read_text() for p in (repo_root / "include").rglob("*.py"))
+    for option in (o for o in options if o.startswith("sales.")):
+        name = option.removeprefix("sales.").upper()
+        variable = "PIPELINE_BACKEND" if name == "PIPELINE_BACKEND" else f"SALES_{name}"
+        assert f'"{variable}"' in source, f"{option} -> {variable} is read nowhere in include/"
