@@ -102,12 +102,12 @@ TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool 
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql include/sales_analyzer/sql/athena
 	$(BIN)/pytest
 
 lint: setup  ## ruff and sqlfluff only
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql include/sales_analyzer/sql/athena
 
 format: $(VENV)/.installed  ## apply ruff's formatting
 	$(BIN)/ruff format .

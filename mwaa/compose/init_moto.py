@@ -3,7 +3,11 @@
     python -m mwaa.compose.init_moto        (reads SALES_* and AWS_ENDPOINT_URL)
 
 The compose mirror runs it once before Airflow starts, so that the aws backend finds its
-buckets, Glue databases, job, crawler and Athena workgroup. Safe to run again.
+buckets, Glue databases, crawler and Athena workgroup. Safe to run again.
+
+The Glue job is left to the DAG: its run_bronze_to_silver task creates the job from
+`aws.glue_job_definition` when it is missing and updates it otherwise. moto has no
+UpdateJob, so a job created here with any other definition would fail the first run.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ def settings(env: dict[str, str] | None = None) -> dict[str, str]:
         "athena_workgroup": env.get("SALES_ATHENA_WORKGROUP", "sales_analytics"),
         "glue_job_name": env.get("SALES_GLUE_JOB_NAME", "sales-bronze-to-silver"),
         "glue_crawler_name": env.get("SALES_GLUE_CRAWLER_NAME", "sales-lake-crawler"),
-        "glue_script_key": env.get("SALES_GLUE_SCRIPT_KEY", "dags/include/glue/bronze_to_silver.py"),
     }
 
 
@@ -46,7 +49,7 @@ def _exists(call: Any, *missing: str) -> bool:
 
 
 def create_all(names: dict[str, str], session: boto3.session.Session | None = None) -> None:
-    """Create the buckets, databases, job, crawler and workgroup if they are missing."""
+    """Create the buckets, databases, crawler and workgroup if they are missing."""
     session = session or boto3.session.Session()
     s3, glue, athena = session.client("s3"), session.client("glue"), session.client("athena")
     for bucket in (names["bucket"], names["mwaa_bucket"]):
@@ -58,21 +61,6 @@ def create_all(names: dict[str, str], session: boto3.session.Session | None = No
             glue.create_database(
                 DatabaseInput={"Name": database, "LocationUri": f"s3://{names['bucket']}/{prefix}/"}
             )
-    job = names["glue_job_name"]
-    if not _exists(lambda: glue.get_job(JobName=job), "EntityNotFoundException"):
-        glue.create_job(
-            Name=job,
-            Role=FAKE_ROLE.format("glue-job"),
-            Command={
-                "Name": "glueetl",
-                "PythonVersion": "3",
-                "ScriptLocation": f"s3://{names['mwaa_bucket']}/{names['glue_script_key']}",
-            },
-            GlueVersion="5.0",
-            WorkerType="G.1X",
-            NumberOfWorkers=2,
-            Timeout=30,
-        )
     crawler = names["glue_crawler_name"]
     if not _exists(lambda: glue.get_crawler(Name=crawler), "EntityNotFoundException"):
         glue.create_crawler(
