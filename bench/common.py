@@ -19,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from include.sales_analyzer.config import DEFAULT_DUCKDB_MEMORY_LIMIT  # noqa: E402 (stdlib-only module)
+
 BUILD = REPO_ROOT / "build" / "bench"  # gitignored (build/)
 DATA = BUILD / "data"
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
@@ -245,7 +247,7 @@ def machine_facts() -> dict[str, Any]:
         "python": platform.python_version(),
         "disk_free_gib": round(disk.free / GIB, 1),
         "load_average": load_average(),
-        "duckdb_memory_limit": os.environ.get("SALES_DUCKDB_MEMORY_LIMIT", "1GB"),
+        "duckdb_memory_limit": os.environ.get("SALES_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
         "duckdb_threads": os.environ.get("SALES_DUCKDB_THREADS", "(DuckDB default: all cores)"),
         "versions": versions,
     }

@@ -2,10 +2,10 @@
 
 Each stage is a child process measured for wall time, CPU time and peak RSS (bench/common.py),
 so the growth curve of every stage is visible. DuckDB runs under SALES_DUCKDB_MEMORY_LIMIT
-(default 1GB) for silver and, through a bench-only dbt profile, for gold too. Inputs above
-10 million rows are generated on the fly and every file of a size is deleted once it is
-measured; the free disk is checked first and a size that does not fit is skipped, not
-half-run. Results go to build/bench/scale_results.json and docs/benchmarks.md.
+(default 768MB, config.DEFAULT_DUCKDB_MEMORY_LIMIT) for silver and, through a bench-only dbt
+profile, for gold too. Inputs above 10 million rows are generated on the fly and every file
+of a size is deleted once it is measured; the free disk is checked first and a size that does
+not fit is skipped, not half-run. Results go to build/bench/scale_results.json and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # bench/ holds scripts, not a package: imported from its own folder
     BUILD,
     DATA,
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
     GIB,
     VENV_PY,
     Measurement,
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     args = parser.parse_args(argv)
-    memory_limit = os.environ.get("SALES_DUCKDB_MEMORY_LIMIT", "1GB")
+    memory_limit = os.environ.get("SALES_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
     results = read_results(RESULTS)
     results.update(
         {

@@ -54,17 +54,34 @@ def render_sources_yml(contract: Contract | None = None) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False, width=100)
 
 
-def duckdb_profile(path: Path, threads: int = 1) -> dict:
-    """A dbt-duckdb profile for the local backend (no secrets in it)."""
+LOCAL_TARGET = "local"
+LOCAL_THREADS = 1
+LOCAL_SCHEMA = "main"
+
+
+def duckdb_settings(memory_limit: str) -> dict[str, str]:
+    """DuckDB settings of the local dbt profile: a memory limit, and no temp_directory
+    (dbt-duckdb re-applies settings on each cursor and DuckDB refuses a new temp dir once used)."""
+    return {"memory_limit": memory_limit}
+
+
+def duckdb_profile(path: Path, threads: int = LOCAL_THREADS, memory_limit: str | None = None) -> dict:
+    """A dbt-duckdb profile for the local backend (no secrets in it).
+
+    Keep it equal to what Cosmos renders from gold.profile_config (path, schema, settings):
+    dbt hashes them into partial_parse.msgpack, and a different hash makes every Cosmos
+    task parse the whole project again ("Unable to do partial parsing because profile has changed").
+    """
     return {
         PROFILE_NAME: {
-            "target": "local",
+            "target": LOCAL_TARGET,
             "outputs": {
-                "local": {
+                LOCAL_TARGET: {
                     "type": "duckdb",
                     "path": str(path),
                     "threads": threads,
-                    "schema": "main",
+                    "schema": LOCAL_SCHEMA,
+                    "settings": duckdb_settings(memory_limit or get_settings().dbt_memory_limit),
                 }
             },
         }
@@ -107,9 +124,11 @@ def build_manifest() -> Path:
     """Parse the project into target/manifest.json, which Cosmos renders the DAG from."""
     # A full parse that also leaves target/partial_parse.msgpack, which Cosmos reuses so
     # each model task does not parse the project again.
-    proc = run_dbt(["parse", "--no-partial-parse"])
+    # --profile/--target as Cosmos passes them: dbt hashes both into the partial-parse state.
+    flags = ["--profile", PROFILE_NAME, "--target", LOCAL_TARGET]
+    proc = run_dbt(["parse", "--no-partial-parse", *flags])
     if proc.returncode == 0:
-        proc = run_dbt(["parse"])
+        proc = run_dbt(["parse", *flags])
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"dbt parse failed (exit {proc.returncode})")

@@ -6,7 +6,14 @@ import os
 from typing import Any
 
 from include.sales_analyzer.config import DBT_PROJECT_DIR, Settings
-from include.sales_analyzer.dbt_project import MANIFEST, PROFILE_NAME
+from include.sales_analyzer.dbt_project import (
+    LOCAL_SCHEMA,
+    LOCAL_TARGET,
+    LOCAL_THREADS,
+    MANIFEST,
+    PROFILE_NAME,
+    duckdb_settings,
+)
 
 DUCKDB_CONN_ID = "sales_duckdb"
 
@@ -34,10 +41,17 @@ def profile_config(settings: Settings) -> Any:
         return ProfileConfig(profile_name=PROFILE_NAME, target_name="aws", profile_mapping=mapping)
     from cosmos.profiles import DuckDBUserPasswordProfileMapping
 
+    # The same outputs as dbt_project.duckdb_profile (which built target/partial_parse.msgpack),
+    # so each task's dbt reuses the partial parse instead of parsing the project again.
     mapping = DuckDBUserPasswordProfileMapping(
-        conn_id=DUCKDB_CONN_ID, profile_args={"threads": 1, "schema": "main"}
+        conn_id=DUCKDB_CONN_ID,
+        profile_args={
+            "threads": LOCAL_THREADS,
+            "schema": LOCAL_SCHEMA,
+            "settings": duckdb_settings(settings.dbt_memory_limit),
+        },
     )
-    return ProfileConfig(profile_name=PROFILE_NAME, target_name="local", profile_mapping=mapping)
+    return ProfileConfig(profile_name=PROFILE_NAME, target_name=LOCAL_TARGET, profile_mapping=mapping)
 
 
 def gold_task_group(settings: Settings, **kwargs: Any) -> Any:

@@ -132,6 +132,11 @@ class SilverPaths:
     quarantine_file: Path
     quarantine_tmp: Path
 
+    @property
+    def lines_file(self) -> Path:
+        """The bronze lines in file order, numbered by their row in this Parquet file."""
+        return self.staging_dir / "bronze_lines.parquet"
+
     @classmethod
     def for_run(cls, lake: Path, bronze: Path, ingest_date: str, run_key: str) -> SilverPaths:
         """Lay out the paths of one run under the lake directory."""
@@ -198,6 +203,7 @@ def render_silver_sql(
         .get_template("silver/bronze_to_silver.sql")
         .render(
             bronze_path=sql_escape(paths.bronze),
+            lines_path=sql_escape(paths.lines_file),
             staging_path=sql_escape(paths.staging_file),
             silver_dir=sql_escape(paths.silver_version_dir),
             quarantine_path=sql_escape(paths.quarantine_tmp),

@@ -154,3 +154,27 @@ def test_count_lines_counts_an_unterminated_last_line(tmp_path: Path) -> None:
     assert sv.count_lines(path) == 4
     path.write_bytes(b"a\nb\n")
     assert sv.count_lines(path) == 2
+
+
+def test_line_numbers_are_physical_on_a_file_read_in_parallel(tmp_path: Path) -> None:
+    # ~25 MB: DuckDB reads it in several chunks on several threads. Silver numbers lines by
+    # their row in a Parquet copy of the file, so every number must still be the physical one.
+    lines, expected = [HEADER], {}
+    for rid in range(1, 100_001):
+        if rid % 9_973 == 0:
+            lines.append("")  # blank lines shift every later number
+        name = '"Bookcase, ""oak"", 2 shelves"' if rid % 7 == 0 else f"Bookcase {rid}"
+        lines.append(good(rid, name=name))
+        expected[rid] = len(lines)
+    lines.append(good(77_777))  # a duplicate Row ID near the end
+    lines.append(good(100_001).replace("Bookcases", "Teleporters"))
+    out = run_silver(tmp_path, lines, newline="\r\n")
+    assert out["law"]["holds"]
+    got = {r["row_id"]: r["source_line"] for r in out["rows"]}
+    assert got == expected
+    assert [(q[0], q[1]) for q in out["quarantine"]] == [
+        (len(lines) - 1, "duplicate_row_id"),
+        (len(lines), "not_allowed"),
+    ]
+    assert out["quarantine"][0][5] == good(77_777)
+    assert out["rows"][6]["product_name"] == 'Bookcase, "oak", 2 shelves'

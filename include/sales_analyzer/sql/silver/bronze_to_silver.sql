@@ -1,11 +1,15 @@
 -- Bronze to silver on DuckDB, rendered from the silver contract by
 -- include/sales_analyzer/silver.py (columns, header positions and checks).
 --
--- Every physical line of the bronze file is read once, numbered, parsed as CSV
--- and checked; the result lands in one staging Parquet file that still holds
--- every line. Silver (typed, de-duplicated on row_id, partitioned) and
--- quarantine (line number, raw line, reason) are then split from it, so each
--- line ends in exactly one place and the counts can be reconciled.
+-- Every physical line of the bronze file is first copied as is, in file order,
+-- to a Parquet file of lines (a plain scan-to-COPY, whose insertion order DuckDB
+-- preserves): row k of that file is physical line k + 1, so its file_row_number
+-- numbers the lines exactly, with no serial row_number() window. Each line is
+-- then parsed as CSV and checked on all cores; the result lands in one staging
+-- Parquet file that still holds every line. Silver (typed, de-duplicated on
+-- row_id, partitioned) and quarantine (line number, raw line, reason) are then
+-- split from it, so each line ends in exactly one place and the counts can be
+-- reconciled.
 
 {%- macro field(c) -%}
     fields[{{ c.position }}]
@@ -20,7 +24,12 @@
     end
     {%- endset -%}
     {%- if c.type == 'string' -%}
-    nullif(trim(regexp_replace({{ unquoted }}, '[\s\x{00A0}]+', ' ', 'g')), '')
+    {#- collapse runs of whitespace (RE2 \s = [\t\n\f\r ], and no-break space);
+        only lines holding such a run or such a character (needs_ws) pay for the regex #}
+    nullif(trim(case
+        when needs_ws then regexp_replace({{ unquoted }}, '[\s\x{00A0}]+', ' ', 'g')
+        else {{ unquoted }}
+    end), '')
     {%- else -%}
     nullif(trim({{ unquoted }}, ' ' || chr(9) || chr(160)), '')
     {%- endif -%}
@@ -46,8 +55,8 @@
     {%- if ch.kind == 'missing' -%}
     v_{{ ch.column }} is null
     {%- elif ch.kind == 'shape' -%}
-    v_{{ ch.column }} is not null
-    and (not regexp_matches(v_{{ ch.column }}, '{{ ch.arg }}') or t_{{ ch.column }} is null)
+    {#- t_ is null unless the value matched the shape and cast: one regex, in typed() -#}
+    v_{{ ch.column }} is not null and t_{{ ch.column }} is null
     {%- elif ch.kind == 'date' -%}
     v_{{ ch.column }} is not null and t_{{ ch.column }} is null
     {%- elif ch.kind == 'allowed' -%}
@@ -67,49 +76,64 @@
     {%- endif -%}
 {%- endmacro %}
 
-create or replace temp view bronze_lines as
-select
-    row_number() over () as source_line,
-    rtrim(line, chr(13)) as raw_line
-from read_csv(
-    '{{ bronze_path }}',
-    columns = {'line': 'VARCHAR'},
-    delim = chr(0),
-    quote = '',
-    escape = '',
-    header = false,
-    auto_detect = false,
-    strict_mode = false
-);
+set preserve_insertion_order = true;
+
+-- Nothing but scan and write here: a join or aggregate in this plan could reorder
+-- rows, and the line numbers below rely on the file order.
+copy (
+    select rtrim(line, chr(13)) as raw_line
+    from read_csv(
+        '{{ bronze_path }}',
+        columns = {'line': 'VARCHAR'},
+        delim = chr(0),
+        quote = '',
+        escape = '',
+        header = false,
+        auto_detect = false,
+        strict_mode = false
+    )
+) to '{{ lines_path }}' (format parquet, compression lz4_raw);
 
 create or replace temp view bronze_fields as
 select
-    source_line,
+    file_row_number + 1 as source_line,
     raw_line,
     case
-        when source_line = 1 then 'header'
+        when file_row_number = 0 then 'header'
         when raw_line is null or trim(raw_line) = '' then 'blank'
         else 'record'
     end as line_kind,
     coalesce(contains(raw_line, '"'), false) as has_quotes,
+    coalesce(
+        contains(raw_line, '  ')
+        or contains(raw_line, chr(9))
+        or contains(raw_line, chr(10))
+        or contains(raw_line, chr(12))
+        or contains(raw_line, chr(13))
+        or contains(raw_line, chr(160)),
+        false
+    ) as needs_ws,
     case
         when has_quotes
             then regexp_extract_all(raw_line || ',', '{{ csv_field }}', 1)
         else string_split(raw_line, ',')
     end as fields
-from bronze_lines;
+from read_parquet('{{ lines_path }}', file_row_number = true);
 
 create or replace temp view bronze_values as
 select
     source_line,
     raw_line,
     line_kind,
+    needs_ws,
     has_quotes
     and not regexp_full_match(raw_line || ',', '{{ csv_line }}') as malformed,
     len(fields) as n_fields,
-    {{ n_named }} < len(fields)
-    and len(list_filter(fields[{{ n_named + 1 }}:], lambda x: trim(x) <> '')) > 0
-        as extra_values,
+    case
+        when len(fields) > {{ n_named }}
+            then len(list_filter(fields[{{ n_named + 1 }}:], lambda x: trim(x) <> '')) > 0
+        else false
+    end as extra_values,
 {%- for c in columns %}
     {{ cleaned(c) }} as v_{{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
@@ -145,7 +169,6 @@ copy (
         source_line,
         line_kind,
         check_no,
-        case when line_kind = 'record' then raw_line end as raw_line,
         case check_no
             when 2 then n_fields::varchar
             when 3 then n_fields::varchar
@@ -157,7 +180,7 @@ copy (
         t_{{ c.name }} as {{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
     from bronze_checked
-) to '{{ staging_path }}' (format parquet, compression zstd);
+) to '{{ staging_path }}' (format parquet, compression lz4_raw);
 
 create or replace temp table first_lines as
 select
@@ -189,38 +212,55 @@ copy (
     filename_pattern 'part-{i}'
 );
 
+-- The few quarantined lines first, then their raw text from the lines file
+-- (staging does not carry every line's text a second time).
+create or replace temp table quarantined as
+select
+    s.source_line,
+    case
+        when f.first_line is not null and s.check_no is null
+            then 'duplicate_row_id'
+        else [{{ reasons | map('sql_string') | join(', ') }}][s.check_no]
+    end as reason,
+    case
+        when f.first_line is not null and s.check_no is null
+            then 'Row ID'
+        else [{{ reason_columns | map('sql_string') | join(', ') }}][s.check_no]
+    end as column_name,
+    case
+        when f.first_line is not null and s.check_no is null
+            then s.row_id::varchar
+        else s.reason_value
+    end as value,
+    case
+        when f.first_line is not null and s.check_no is null
+            then 'a Row ID not seen before (first seen on line '
+            || f.first_line || ')'
+        else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
+    end as expected
+from read_parquet('{{ staging_path }}') as s
+left join first_lines as f
+    on s.row_id = f.row_id and s.source_line <> f.first_line
+where
+    s.line_kind = 'record'
+    and (s.check_no is not null or f.first_line is not null);
+
 copy (
     select
         '{{ ingest_date }}'::date as ingest_date,
         '{{ source_name }}' as source_file,
-        s.source_line,
-        s.raw_line,
-        case
-            when f.first_line is not null and s.check_no is null
-                then 'duplicate_row_id'
-            else [{{ reasons | map('sql_string') | join(', ') }}][s.check_no]
-        end as reason,
-        case
-            when f.first_line is not null and s.check_no is null
-                then 'Row ID'
-            else [{{ reason_columns | map('sql_string') | join(', ') }}][s.check_no]
-        end as column_name,
-        case
-            when f.first_line is not null and s.check_no is null
-                then s.row_id::varchar
-            else s.reason_value
-        end as value,
-        case
-            when f.first_line is not null and s.check_no is null
-                then 'a Row ID not seen before (first seen on line '
-                || f.first_line || ')'
-            else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
-        end as expected
-    from read_parquet('{{ staging_path }}') as s
-    left join first_lines as f
-        on s.row_id = f.row_id and s.source_line <> f.first_line
-    where
-        s.line_kind = 'record'
-        and (s.check_no is not null or f.first_line is not null)
-    order by s.source_line
+        q.source_line,
+        l.raw_line,
+        q.reason,
+        q.column_name,
+        q.value,
+        q.expected
+    from quarantined as q
+    inner join (
+        select
+            file_row_number + 1 as source_line,
+            raw_line
+        from read_parquet('{{ lines_path }}', file_row_number = true)
+    ) as l on q.source_line = l.source_line
+    order by q.source_line
 ) to '{{ quarantine_path }}' (format parquet, compression zstd);
