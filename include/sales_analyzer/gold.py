@@ -65,17 +65,20 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
         TestIndirectSelection,
     )
 
+    project_config = ProjectConfig(
+        dbt_project_path=DBT_PROJECT_DIR,
+        project_name=PROFILE_NAME,
+        install_dbt_deps=False,
+        env_vars={"SALES_SILVER_SCHEMA": "silver" if settings.backend == "local" else settings.glue_database},
+    )
+    # Set after construction: given to the constructor, the manifest path becomes an
+    # ObjectStoragePath, whose first use loads every provider's filesystem at each DAG parse
+    # (about two thirds of the parse, docs/benchmarks.md). It is a local file: a plain Path
+    # has the exists() and open() Cosmos calls on it.
+    project_config.manifest_path = MANIFEST
     return DbtTaskGroup(
         group_id="build_gold",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
-            manifest_path=MANIFEST,
-            project_name=PROFILE_NAME,
-            install_dbt_deps=False,
-            env_vars={
-                "SALES_SILVER_SCHEMA": "silver" if settings.backend == "local" else settings.glue_database
-            },
-        ),
+        project_config=project_config,
         profile_config=profile_config(settings),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
