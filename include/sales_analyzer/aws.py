@@ -12,7 +12,8 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,15 +145,30 @@ def _mask_before_execute(context: Any) -> None:
     mask_aws_identity(getattr(context["task"], "aws_conn_id", None))
 
 
+@contextmanager
+def _s3_errors(what: str) -> Iterator[None]:
+    """Name the object and the AWS error when an S3 call still fails after the SDK's retries."""
+    try:
+        yield
+    except AwsStepFailed:
+        raise
+    except Exception as exc:
+        aws_error = _client_error(exc)
+        if aws_error is None:
+            raise
+        raise AwsStepFailed(f"{what}: AWS error {aws_error}") from exc
+
+
 def _head(s3: Any, bucket: str, key: str) -> dict | None:
     from botocore.exceptions import ClientError
 
-    try:
-        return s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+    with _s3_errors(f"s3://{bucket}/{key}"):
+        try:
+            return s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
 
 
 def _object_sha256(s3: Any, bucket: str, key: str, head: dict) -> str:
@@ -167,7 +183,10 @@ def _object_sha256(s3: Any, bucket: str, key: str, head: dict) -> str:
 
 
 def _upload(s3: Any, path: Path, bucket: str, key: str, checksum: str) -> None:
-    s3.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": checksum}})
+    # One PutObject, or a multipart upload that is aborted when a part fails: either the whole
+    # object becomes visible or nothing does.
+    with _s3_errors(f"upload of {path.name} to s3://{bucket}/{key}"):
+        s3.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": checksum}})
 
 
 def sync_file(s3: Any, path: Path, bucket: str, key: str) -> bool:
@@ -427,7 +446,8 @@ def _download(s3: Any, bucket: str, prefix: str, dest: Path) -> list[Path]:
             continue
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, obj["Key"], str(target))
+        with _s3_errors(f"download of s3://{bucket}/{obj['Key']}"):
+            s3.download_file(bucket, obj["Key"], str(target))
         files.append(target)
     return files
 
@@ -615,15 +635,22 @@ def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_v
     mask_aws_identity(settings.aws_conn_id)
     lay, s3, glue = Layout.of(settings), _s3(settings), _glue(settings)
     contract = load_contract()
-    # Quarantine first: a failure here leaves the previous silver live.
     target = lay.quarantine_dir(run["ingest_date"])
-    old = {o["Key"] for o in list_keys(s3, lay.bucket, target)}
-    new = set()
-    for obj in list_keys(s3, lay.bucket, run["quarantine_staging_prefix"]):
-        key = target + obj["Key"][len(run["quarantine_staging_prefix"]) :]
-        s3.copy_object(Bucket=lay.bucket, Key=key, CopySource={"Bucket": lay.bucket, "Key": obj["Key"]})
-        new.add(key)
-    delete_keys(s3, lay.bucket, sorted(old - new))
+    previous = live_version(settings, contract)
+    if previous == run["run_key"]:
+        # A retry after this run's table update: its quarantine is in place, its staging may be gone.
+        log.info("silver version %s is live already: quarantine left as published", run["run_key"])
+    else:
+        # Quarantine first: a failure here leaves the previous silver live.
+        old = {o["Key"] for o in list_keys(s3, lay.bucket, target)}
+        new = set()
+        for obj in list_keys(s3, lay.bucket, run["quarantine_staging_prefix"]):
+            key = target + obj["Key"][len(run["quarantine_staging_prefix"]) :]
+            source = {"Bucket": lay.bucket, "Key": obj["Key"]}
+            with _s3_errors(f"copy of {lay.uri(obj['Key'])} to {lay.uri(key)}"):
+                s3.copy_object(Bucket=lay.bucket, Key=key, CopySource=source)
+            new.add(key)
+        delete_keys(s3, lay.bucket, sorted(old - new))
     location = lay.uri(run["silver_prefix"])
     table_input = silver_table_input(settings, location, run["run_key"], contract)
     action = _put_table(glue, settings.glue_database, table_input)
@@ -631,7 +658,7 @@ def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_v
     delete_keys(
         s3, lay.bucket, [o["Key"] for o in list_keys(s3, lay.bucket, run["quarantine_staging_prefix"])]
     )
-    pruned = prune_versions(s3, lay, run["run_key"], keep_versions)
+    pruned = prune_versions(s3, lay, run["run_key"], previous if keep_versions > 1 else None)
     return _timed(
         {
             "table": f"{settings.glue_database}.{contract.name}",
@@ -643,18 +670,46 @@ def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_v
     )
 
 
-def prune_versions(s3: Any, lay: Layout, live_key: str, keep: int) -> list[str]:
-    """Delete all but the `keep` newest silver versions; never the live one."""
-    newest: dict[str, datetime] = {}
-    keys: dict[str, list[str]] = {}
-    for obj in list_keys(s3, lay.bucket, lay.versions_dir):
-        version = obj["Key"][len(lay.versions_dir) :].split("/", 1)[0]
-        keys.setdefault(version, []).append(obj["Key"])
-        newest[version] = max(newest.get(version, obj["LastModified"]), obj["LastModified"])
-    ordered = sorted(newest, key=lambda v: newest[v], reverse=True)
-    doomed = [v for v in ordered[keep:] if v != live_key]
+def _groups(s3: Any, bucket: str, root: str) -> dict[str, tuple[list[str], datetime]]:
+    """The objects under root/<name>/ by name, with the time the newest of them was written."""
+    groups: dict[str, tuple[list[str], datetime]] = {}
+    for obj in list_keys(s3, bucket, root):
+        name = obj["Key"][len(root) :].split("/", 1)[0]
+        keys, newest = groups.get(name, ([], obj["LastModified"]))
+        groups[name] = ([*keys, obj["Key"]], max(newest, obj["LastModified"]))
+    return groups
+
+
+def prune_versions(s3: Any, lay: Layout, live_key: str, previous_key: str | None) -> list[str]:
+    """Delete the silver versions and quarantine staging no reader or running job needs.
+
+    Kept: the live version, the one live before it (for rollback; on a retried publish, the newest
+    older one), and whatever was written after the live version (a run still going). Deleted: older
+    published versions, and what runs that never published left behind. A run whose Glue job failed
+    leaves its partial version and staging there: its teardown only runs after a successful setup.
+    """
+    versions = _groups(s3, lay.bucket, lay.versions_dir)
+    if live_key not in versions:
+        return []
+    written = versions[live_key][1]
+    older = sorted(
+        (v for v, (_, t) in versions.items() if v != live_key and t <= written), key=lambda v: versions[v][1]
+    )
+    if previous_key == live_key and older:  # a retry: the table already points at this run
+        previous_key = older[-1]
+    doomed = [v for v in older if v != previous_key]
     for version in doomed:
-        delete_keys(s3, lay.bucket, keys[version])
+        delete_keys(s3, lay.bucket, versions[version][0])
+    staging_root = f"{lay.settings.quarantine_prefix}/_staging/"
+    stale = [
+        keys
+        for name, (keys, t) in _groups(s3, lay.bucket, staging_root).items()
+        if name != live_key and t <= written
+    ]
+    for keys in stale:
+        delete_keys(s3, lay.bucket, keys)
+    if doomed or stale:
+        log.info("pruned %d silver versions and %d stale quarantine stagings", len(doomed), len(stale))
     return doomed
 
 

@@ -11,6 +11,8 @@ ever succeed. Running in the test process, it can be extended where the tests ne
 - fail_athena_queries makes Athena queries that match fail with a reason.
 - throttle_glue_job_runs makes GetJobRun of a job answer ThrottlingException.
 - crawls_finish / crawler_metrics make crawls complete and answer GetCrawlerMetrics.
+- FaultInjector sits in front of moto's HTTP app and answers chosen requests of the DAG's tasks
+  with the errors AWS sends: S3 500 InternalError or 503 SlowDown, Glue ThrottlingException.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import boto3
 import pytest
@@ -53,12 +57,17 @@ class MotoAws:
         self.port = free_port()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.faults = FaultInjector()
 
     def start(self) -> MotoAws:
         """Start serving, with no resources (moto's backends are global to the process)."""
         import urllib.request
 
         self.server.start()
+        # werkzeug's server reads its app on every request: put the fault injector in front of moto.
+        wsgi = self.server._server
+        self.faults.app = wsgi.app
+        wsgi.app = self.faults
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))
         return self
 
@@ -136,6 +145,156 @@ class MotoAws:
         )
 
 
+S3_ERRORS = {
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` matching requests with an AWS error instead of moto's answer.
+
+    operation: an S3 operation (PutObject, GetObject, HeadObject, UploadPart, CopyObject,
+    ListObjectsV2, ...) or a JSON-protocol target (AWSGlue.GetTable). key_prefix: the S3 key (of
+    the copy's destination; the listing's Prefix) must start with it. Only requests made by
+    Airflow (its hooks add "Airflow/" to the user agent) are answered with errors, never those of
+    the Glue worker or of the test itself.
+    """
+
+    operation: str
+    key_prefix: str = ""
+    status: int = 500
+    times: int = 1
+    code: str = ""
+    message: str = ""
+    hits: int = 0
+
+    def error(self) -> tuple[str, str]:
+        """(code, message) of the answer."""
+        default = S3_ERRORS.get(self.status, ("ThrottlingException", "Rate exceeded"))
+        return self.code or default[0], self.message or default[1]
+
+
+@dataclass(eq=False)
+class Request:
+    """One request moto received: service, operation, key, and the status answered."""
+
+    service: str
+    operation: str
+    key: str
+    status: int = 0
+    injected: bool = False
+    airflow: bool = False
+
+
+@dataclass
+class FaultInjector:
+    """WSGI middleware in front of moto: answers the requests a test's faults match with AWS errors."""
+
+    app: Any = None
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arm(self, *faults: Fault) -> None:
+        """Replace the faults in force (none: every request reaches moto)."""
+        with self._lock:
+            self.faults = list(faults)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        request = _describe(environ)
+        with self._lock:
+            self.requests.append(request)
+            fault = next((f for f in self.faults if f.hits < f.times and _matches(f, request)), None)
+            if fault is not None:
+                fault.hits += 1
+        if fault is None:
+
+            def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+                request.status = int(status.split()[0])
+                return start_response(status, headers, exc_info)
+
+            return self.app(environ, recording_start_response)
+        _drain(environ)  # the client sent the body; read it before answering
+        request.status, request.injected = fault.status, True
+        code, message = fault.error()
+        if request.service == "s3":
+            body = (
+                b""
+                if environ["REQUEST_METHOD"] == "HEAD"
+                else (
+                    '<?xml version="1.0" encoding="UTF-8"?>\n'
+                    f"<Error><Code>{code}</Code><Message>{message}</Message>"
+                    f"<Key>{request.key}</Key><RequestId>fault{fault.hits}</RequestId></Error>"
+                ).encode()
+            )
+            headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        else:
+            body = json.dumps({"__type": code, "message": message}).encode()
+            headers = [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("x-amzn-ErrorType", code),
+                ("Content-Length", str(len(body))),
+            ]
+        reasons = {500: "Internal Server Error", 503: "Slow Down", 400: "Bad Request"}
+        start_response(f"{fault.status} {reasons.get(fault.status, 'Error')}", headers)
+        return [body]
+
+    def injected(self, operation: str | None = None) -> list[Request]:
+        """The requests answered with an injected error (of one operation)."""
+        return [r for r in self.requests if r.injected and operation in (None, r.operation)]
+
+
+def _drain(environ: dict[str, Any]) -> None:
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        while stream.read(1 << 16):
+            pass
+    else:
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+
+def _describe(environ: dict[str, Any]) -> Request:
+    """Service, operation and key of a request (S3 path-style, or a JSON-protocol target)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    service = auth.split("Credential=", 1)[1].split("/")[3] if "Credential=" in auth else ""
+    airflow = "Airflow/" in environ.get("HTTP_USER_AGENT", "")
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if service != "s3":
+        return Request(service, target, "", airflow=airflow)
+    method = environ["REQUEST_METHOD"]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    _, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+    if not key:
+        listing = "ListObjectsV2" if "list-type" in query else "ListObjects"
+        operation = {"GET": listing, "POST": "DeleteObjects"}.get(method, method)
+        return Request(service, operation, query.get("prefix", [""])[0], airflow=airflow)
+    if method == "PUT":
+        if "partNumber" in query:
+            operation = "UploadPart"
+        elif environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+            operation = "CopyObject"
+        else:
+            operation = "PutObject"
+    elif method == "POST":
+        operation = "CreateMultipartUpload" if "uploads" in query else "CompleteMultipartUpload"
+    else:
+        operation = {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method, method)
+    return Request(service, operation, key, airflow=airflow)
+
+
+def _matches(fault: Fault, request: Request) -> bool:
+    return (
+        request.airflow and request.operation == fault.operation and request.key.startswith(fault.key_prefix)
+    )
+
+
 def aiobotocore_installed() -> bool:
     """Deferrable AWS operators need aiobotocore; without it the tests run them synchronously."""
     import importlib.util
@@ -184,6 +343,9 @@ def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         bronze = Path(tmp) / args["--source_name"]
         s3.download_file(*_split(args["--bronze_path"]), str(bronze))
+        # The Glue script writes both with .mode("overwrite"): what an earlier attempt left goes.
+        for uri in (args["--silver_path"], args["--quarantine_path"]):
+            _delete_prefix(s3, uri)
         paths = sv.SilverPaths.for_run(Path(tmp) / "lake", bronze, args["--ingest_date"], "glue")
         sv.prepare_dirs(paths)
         header = sv.inspect_header(bronze)
@@ -198,6 +360,39 @@ def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
         bucket, prefix = _split(args["--quarantine_path"])
         s3.upload_file(str(paths.quarantine_tmp), bucket, prefix + "part-00000.parquet")
     return counts
+
+
+def _delete_prefix(s3: Any, uri: str) -> None:
+    bucket, prefix = _split(uri)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
+
+
+def write_partial_output(s3: Any, args: dict[str, str], attempt: str) -> list[str]:
+    """What a Glue run that dies mid-write leaves: one Spark part file in silver and in quarantine.
+
+    Like a whole run it starts by overwriting (removing) what an earlier attempt left. The file
+    names carry the attempt (as Spark's part files carry the job's uuid), so a later attempt's
+    files never replace them by name: only the script's overwrite mode removes them.
+    """
+    import duckdb
+
+    for uri in (args["--silver_path"], args["--quarantine_path"]):
+        _delete_prefix(s3, uri)
+    keys = []
+    with tempfile.TemporaryDirectory() as tmp:
+        part = Path(tmp) / "part.parquet"
+        with duckdb.connect() as con:
+            con.execute(f"copy (select 999999 as row_id, 'partial' as order_id) to '{part}' (format parquet)")
+        for uri, rel in (
+            (args["--silver_path"], f"order_year=2020/order_month=1/part-00000-{attempt}.c000.zstd.parquet"),
+            (args["--quarantine_path"], f"part-00000-{attempt}.c000.zstd.parquet"),
+        ):
+            bucket, prefix = _split(uri)
+            s3.upload_file(str(part), bucket, prefix + rel)
+            keys.append(prefix + rel)
+    return keys
 
 
 Fate = Callable[[str, dict[str, str]], "tuple[str, str | None] | None"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +33,7 @@ from include.sales_analyzer.bronze import sha256_of
 from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.contract import load_contract
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
-from tests.conftest import AIRFLOW, REPO, dag_env
+from tests.conftest import REPO
 from tests.integration.aws_emulator import (
     ACCESS_KEY_ID,
     ACCOUNT_ID,
@@ -44,21 +43,17 @@ from tests.integration.aws_emulator import (
     aiobotocore_installed,
     default_names,
 )
+from tests.integration.aws_runs import (
+    DAY,
+    ROWS,
+    SEED,
+    UNDISTURBED,
+    run_sales_medallion,
+    snapshot_outputs,
+    task_logs,
+)
 
 pytestmark = pytest.mark.slow
-ROWS, SEED, DAY = 800, 7, "2026-01-15"
-TIMEOUT = 600
-
-
-def airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run the airflow CLI; a hung run is killed."""
-    cmd = ["timeout", "-s", "KILL", str(TIMEOUT), AIRFLOW, *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-
-
-def task_logs(airflow_home: Path) -> str:
-    """Every task log file Airflow wrote."""
-    return "\n".join(p.read_text(errors="replace") for p in (airflow_home / "logs").rglob("*.log"))
 
 
 @pytest.fixture(scope="module")
@@ -70,36 +65,25 @@ def moto_aws() -> MotoAws:
 
 
 @pytest.fixture(scope="module")
-def aws_run(airflow_home: Path, moto_aws: MotoAws, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def aws_run(
+    airflow_home: Path,
+    moto_aws: MotoAws,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> dict:
     data_dir = tmp_path_factory.mktemp("aws_data")
     reference = generate_sales_csv(
         tmp_path_factory.mktemp("ref") / "ref.csv", rows=ROWS, seed=SEED, damaged=True
     )
-    conf = {"source": "synthetic", "rows": ROWS, "seed": SEED, "damaged": True}
-    env = dag_env(airflow_home, data_dir, **moto_aws.airflow_env())
     started = time.perf_counter()
     with GlueWorker(moto_aws) as worker:
-        proc = airflow(
-            [
-                "dags",
-                "test",
-                "sales_medallion",
-                DAY,
-                "--conf",
-                json.dumps(conf),
-                # dbt-athena cannot run against moto: gold's Athena SQL is checked in test_athena_sql.py.
-                "--mark-success-pattern",
-                r"build_gold\..*",
-            ],
-            env,
-        )
-    output = proc.stdout + proc.stderr
-    (data_dir / "dags_test.log").write_text(output)
-    finished = re.search(r"DagRun Finished: .*state=(\w+)", output)
-    assert proc.returncode == 0 and finished and finished.group(1) == "success", (
+        proc, output, state = run_sales_medallion(airflow_home, moto_aws, data_dir)
+    assert proc.returncode == 0 and state == "success", (
         output[-6000:] + f"\nGlue worker errors: {worker.errors}"
     )
     assert not worker.errors, worker.errors
+    # The undisturbed outputs, for the fault tests' reruns to be compared with (test_aws_faults.py).
+    request.config.stash[UNDISTURBED] = snapshot_outputs(moto_aws)
     s3 = moto_aws.client("s3")
     report = json.loads(
         s3.get_object(Bucket=default_names()["bucket"], Key="reports/run_report.json")["Body"].read()
