@@ -264,7 +264,7 @@ def run_gold(silver_glob: str, out: Path, memory_limit: str | None) -> dict[str,
     import yaml
 
     from include.sales_analyzer.config import get_settings
-    from include.sales_analyzer.dbt_project import PROFILE_NAME, duckdb_profile, run_dbt
+    from include.sales_analyzer.dbt_project import duckdb_profile, run_dbt
 
     settings = get_settings()
     if settings.data_dir.resolve() != out.resolve():
@@ -276,13 +276,14 @@ def run_gold(silver_glob: str, out: Path, memory_limit: str | None) -> dict[str,
     if memory_limit:
         profiles_dir = out / "profiles"
         profiles_dir.mkdir(parents=True, exist_ok=True)
-        profile = duckdb_profile(settings.warehouse_path)
         # memory_limit only: dbt-duckdb re-applies settings on every cursor and DuckDB refuses to
         # switch temp_directory once used; the default spill folder is <warehouse>.tmp, under `out`.
-        profile[PROFILE_NAME]["outputs"]["local"]["settings"] = {"memory_limit": memory_limit}
+        profile = duckdb_profile(settings.warehouse_path, memory_limit=memory_limit)
         (profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profile))
     started = time.perf_counter()
-    proc = run_dbt(["build"], profiles_dir=profiles_dir)
+    # Its own target folder: the project's target/ holds the manifest and partial parse Cosmos
+    # uses, built for the DAG's profile; a bench build there would replace them with its own.
+    proc = run_dbt(["build", "--target-path", str(out / "dbt_target")], profiles_dir=profiles_dir)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-3000:])
