@@ -73,7 +73,7 @@ compose-tool:
 
 DBT_PROJECT := include/dbt/sales_analytics
 MANIFEST := $(DBT_PROJECT)/target/manifest.json
-$(MANIFEST): $(DBT_VENV)/.installed $(shell find $(DBT_PROJECT) -name '*.sql' -o -name '*.yml' 2>/dev/null | grep -v /target/)
+$(MANIFEST): $(DBT_VENV)/.installed include/sales_analyzer/dbt_project.py include/sales_analyzer/gold.py include/sales_analyzer/contracts/sales.yml $(shell find $(DBT_PROJECT) -name '*.sql' -o -name '*.yml' 2>/dev/null | grep -v /target/)
 	@echo ">> building the dbt manifest Cosmos renders the DAG from"
 	$(BIN)/python -m include.sales_analyzer.dbt_project manifest
 
@@ -113,7 +113,7 @@ format: $(VENV)/.installed  ## apply ruff's formatting
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup  ## benchmarks (~40 min on 2 shared cores); figures go to docs/benchmarks.md
+bench: setup  ## benchmarks (~20 min on 2 cores); figures go to docs/benchmarks.md
 	$(BIN)/python bench/run.py
 
 bench-scale: setup  ## 1M/10M/100M rows through bronze, silver, gate, gold (hours; ~55 GB free disk)
