@@ -98,12 +98,14 @@ browser-tool:
 postgres-tool:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
+# Test files run on this many workers (each file's tests stay together, sharing its fixtures).
+TEST_WORKERS ?= 2
 TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool browser-tool postgres-tool
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql include/sales_analyzer/sql/athena
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup  ## ruff and sqlfluff only
 	$(BIN)/ruff check .
