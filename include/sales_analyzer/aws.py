@@ -518,6 +518,7 @@ def validate_silver(
             work_dir=Path(tmp) / "gx",
             docs_dir=Path(tmp) / "data_docs",
             max_quarantine_fraction=max_quarantine_fraction,
+            memory_limit=settings.duckdb_memory_limit,
         )
         docs_prefix = lay.report(f"quality/{run['run_key']}/data_docs/")
         for path in sorted((Path(tmp) / "data_docs").rglob("*")):

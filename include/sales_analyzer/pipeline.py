@@ -176,6 +176,7 @@ def validate_silver(
         work_dir=settings.data_dir / "warehouse",
         docs_dir=settings.data_dir / "quality" / "data_docs",
         max_quarantine_fraction=max_quarantine_fraction,
+        memory_limit=settings.duckdb_memory_limit,
     )
     report["run_key"] = silver["run_key"]
     sv.write_json(settings.data_dir / "quality_report.json", report)

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.contract import Contract, load_contract
 from include.sales_analyzer.errors import QualityGateFailed
 
@@ -138,8 +139,11 @@ def validate_silver(
     docs_dir: Path,
     max_quarantine_fraction: float | None = None,
     contract: Contract | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     """Run the suite over the silver Parquet at `silver_glob`; return the report.
+
+    DuckDB runs under `memory_limit` (default SALES_DUCKDB_MEMORY_LIMIT, as silver does).
 
     Raises QualityGateFailed naming every failed expectation and its observed value.
     """
@@ -151,10 +155,11 @@ def validate_silver(
     threshold = (
         contract.max_quarantine_fraction if max_quarantine_fraction is None else max_quarantine_fraction
     )
+    duckdb_config = {"memory_limit": memory_limit or get_settings().duckdb_memory_limit}
     work_dir.mkdir(parents=True, exist_ok=True)
     db = work_dir / "quality.duckdb"
     db.unlink(missing_ok=True)
-    with duckdb.connect(str(db)) as con:
+    with duckdb.connect(str(db), config=duckdb_config) as con:
         glob = silver_glob.replace("'", "''")
         con.execute(
             f"create view silver_sales as select * from read_parquet('{glob}', hive_partitioning = true)"
@@ -176,7 +181,11 @@ def validate_silver(
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
     )
-    source = context.data_sources.add_sql(name="silver", connection_string=f"duckdb:///{db}")
+    source = context.data_sources.add_sql(
+        name="silver",
+        connection_string=f"duckdb:///{db}",
+        kwargs={"connect_args": {"config": duckdb_config}},  # duckdb-engine passes it to duckdb.connect
+    )
     rows_batch = source.add_table_asset(name="silver_sales", table_name="silver_sales")
     stats_batch = source.add_table_asset(name="load_stats", table_name="load_stats")
 
