@@ -67,6 +67,10 @@ YEARLY_GROWTH = 1.2
 DISCOUNT_PCT = (0, 10, 15, 20, 30, 40, 45, 50, 60, 70, 80)
 DISCOUNT_P = (0.48, 0.02, 0.01, 0.37, 0.03, 0.03, 0.01, 0.01, 0.01, 0.02, 0.01)
 CUSTOMERS_PER_ROW = 793 / 9800
+# Three customers of 793 have an id with a lower-case second letter (`Dp-13240`, name
+# `Dean percer`); their orders hold 43 rows of 9,800.
+ODD_CASE_CUSTOMERS = 3 / 793
+ODD_CASE_ROWS = 43 / 9800
 PRODUCTS = 1861
 ROWS_WITH_NBSP = 220 / 9800
 NBSP = "\u00a0"
@@ -190,69 +194,82 @@ STATE_REGIONS = {
         ("Florida", "North Carolina", "Virginia", "Georgia", "Tennessee", "Kentucky",
          "Alabama", "South Carolina", "Arkansas", "Louisiana", "Mississippi"), "South"),
 }  # fmt: skip
-# (city, state, postal code, rows per 9,800): real US places; Burlington, Vermont has rows
-# without a postal code, like the real file.
+# (city, state, postal code, rows per 9,800): real US places, the ZIP codes as they really are.
 LOCATIONS = (
-    ("New York City", "New York", "10024", 300), ("New York City", "New York", "10035", 250),
-    ("New York City", "New York", "10011", 200), ("New York City", "New York", "10009", 140),
-    ("Los Angeles", "California", "90036", 250), ("Los Angeles", "California", "90049", 200),
-    ("Los Angeles", "California", "90032", 150), ("Los Angeles", "California", "90045", 128),
-    ("Philadelphia", "Pennsylvania", "19140", 220), ("Philadelphia", "Pennsylvania", "19143", 180),
-    ("Philadelphia", "Pennsylvania", "19134", 132), ("San Francisco", "California", "94110", 200),
-    ("San Francisco", "California", "94122", 170), ("San Francisco", "California", "94109", 130),
-    ("Seattle", "Washington", "98105", 160), ("Seattle", "Washington", "98103", 150),
-    ("Seattle", "Washington", "98115", 116), ("Houston", "Texas", "77095", 130),
-    ("Houston", "Texas", "77041", 100), ("Houston", "Texas", "77036", 80),
-    ("Houston", "Texas", "77070", 64), ("Chicago", "Illinois", "60623", 120),
-    ("Chicago", "Illinois", "60653", 100), ("Chicago", "Illinois", "60610", 88),
-    ("Columbus", "Ohio", "43229", 160), ("Columbus", "Georgia", "31907", 60),
-    ("San Diego", "California", "92105", 90), ("San Diego", "California", "92037", 80),
-    ("Springfield", "Virginia", "22153", 60), ("Springfield", "Massachusetts", "01109", 50),
-    ("Springfield", "Missouri", "65807", 51), ("Dallas", "Texas", "75220", 90),
-    ("Dallas", "Texas", "75217", 66), ("Jacksonville", "Florida", "32216", 125),
-    ("Detroit", "Michigan", "48205", 60), ("Detroit", "Michigan", "48227", 55),
-    ("Newark", "Delaware", "19711", 46), ("Newark", "Ohio", "43055", 46),
-    ("Jackson", "Mississippi", "39212", 45), ("Jackson", "Michigan", "49201", 37),
-    ("Columbia", "South Carolina", "29203", 81), ("Richmond", "Virginia", "23223", 81),
-    ("Aurora", "Colorado", "80013", 40), ("Aurora", "Illinois", "60505", 28),
-    ("Phoenix", "Arizona", "85023", 63), ("Long Beach", "California", "90805", 45),
-    ("Long Beach", "New York", "11561", 16), ("Arlington", "Texas", "76017", 35),
-    ("Arlington", "Virginia", "22204", 25), ("San Antonio", "Texas", "78207", 59),
-    ("Miami", "Florida", "33142", 56), ("Louisville", "Kentucky", "40214", 54),
-    ("Rochester", "New York", "14609", 53), ("Charlotte", "North Carolina", "28205", 51),
-    ("Henderson", "Kentucky", "42420", 30), ("Henderson", "Nevada", "89015", 21),
-    ("Lakewood", "New Jersey", "08701", 25), ("Lakewood", "Ohio", "44107", 24),
-    ("Fairfield", "Connecticut", "06824", 25), ("Fairfield", "California", "94533", 20),
-    ("Milwaukee", "Wisconsin", "53209", 45), ("Fort Lauderdale", "Florida", "33311", 30),
-    ("Concord", "North Carolina", "28027", 20), ("Fort Worth", "Texas", "76106", 39),
-    ("Madison", "Wisconsin", "53711", 35), ("West Jordan", "Utah", "84084", 12),
-    ("Orem", "Utah", "84057", 15), ("Naperville", "Illinois", "60540", 18),
-    ("Eagan", "Minnesota", "55122", 8), ("Dover", "Delaware", "19901", 20),
-    ("Troy", "New York", "12180", 25), ("Gilbert", "Arizona", "85234", 20),
-    ("Memphis", "Tennessee", "38109", 40), ("Decatur", "Alabama", "35601", 20),
-    ("Durham", "North Carolina", "27707", 20), ("Minneapolis", "Minnesota", "55407", 30),
-    ("Portland", "Oregon", "97206", 40), ("Denver", "Colorado", "80219", 40),
-    ("Atlanta", "Georgia", "30318", 39), ("Tampa", "Florida", "33614", 30),
-    ("Las Vegas", "Nevada", "89115", 30), ("Tucson", "Arizona", "85705", 30),
-    ("Austin", "Texas", "78745", 30), ("New Orleans", "Louisiana", "70119", 30),
+    ("New York City", "New York", "10024", 429), ("New York City", "New York", "10035", 358),
+    ("New York City", "New York", "10011", 286), ("New York City", "New York", "10009", 200),
+    ("Los Angeles", "California", "90036", 358), ("Los Angeles", "California", "90049", 286),
+    ("Los Angeles", "California", "90032", 215), ("Los Angeles", "California", "90045", 183),
+    ("Philadelphia", "Pennsylvania", "19140", 315), ("Philadelphia", "Pennsylvania", "19143", 258),
+    ("Philadelphia", "Pennsylvania", "19134", 189), ("San Francisco", "California", "94110", 286),
+    ("San Francisco", "California", "94122", 243), ("San Francisco", "California", "94109", 186),
+    ("Seattle", "Washington", "98105", 229), ("Seattle", "Washington", "98103", 215),
+    ("Seattle", "Washington", "98115", 166), ("Houston", "Texas", "77095", 186),
+    ("Houston", "Texas", "77041", 143), ("Houston", "Texas", "77036", 114),
+    ("Houston", "Texas", "77070", 92), ("Chicago", "Illinois", "60623", 172),
+    ("Chicago", "Illinois", "60653", 143), ("Chicago", "Illinois", "60610", 126),
+    ("Columbus", "Ohio", "43229", 229), ("Columbus", "Georgia", "31907", 86),
+    ("San Diego", "California", "92105", 129), ("San Diego", "California", "92037", 114),
+    ("Springfield", "Virginia", "22153", 86), ("Springfield", "Missouri", "65807", 73),
+    ("Dallas", "Texas", "75220", 129), ("Dallas", "Texas", "75217", 94),
+    ("Jacksonville", "Florida", "32216", 179), ("Detroit", "Michigan", "48205", 86),
+    ("Detroit", "Michigan", "48227", 79), ("Newark", "Delaware", "19711", 66),
+    ("Newark", "Ohio", "43055", 66), ("Jackson", "Mississippi", "39212", 64),
+    ("Jackson", "Michigan", "49201", 53), ("Columbia", "South Carolina", "29203", 116),
+    ("Richmond", "Virginia", "23223", 116), ("Aurora", "Colorado", "80013", 57),
+    ("Aurora", "Illinois", "60505", 40), ("Phoenix", "Arizona", "85023", 90),
+    ("Long Beach", "California", "90805", 64), ("Long Beach", "New York", "11561", 23),
+    ("Arlington", "Texas", "76017", 50), ("Arlington", "Virginia", "22204", 36),
+    ("San Antonio", "Texas", "78207", 84), ("Miami", "Florida", "33142", 80),
+    ("Louisville", "Kentucky", "40214", 77), ("Rochester", "New York", "14609", 76),
+    ("Charlotte", "North Carolina", "28205", 73), ("Henderson", "Kentucky", "42420", 43),
+    ("Henderson", "Nevada", "89015", 30), ("Lakewood", "Ohio", "44107", 34),
+    ("Fairfield", "California", "94533", 29), ("Milwaukee", "Wisconsin", "53209", 64),
+    ("Fort Lauderdale", "Florida", "33311", 43), ("Concord", "North Carolina", "28027", 29),
+    ("Fort Worth", "Texas", "76106", 56), ("Madison", "Wisconsin", "53711", 50),
+    ("West Jordan", "Utah", "84084", 17), ("Orem", "Utah", "84057", 21),
+    ("Naperville", "Illinois", "60540", 26), ("Eagan", "Minnesota", "55122", 11),
+    ("Dover", "Delaware", "19901", 29), ("Troy", "New York", "12180", 36),
+    ("Gilbert", "Arizona", "85234", 29), ("Memphis", "Tennessee", "38109", 57),
+    ("Decatur", "Alabama", "35601", 29), ("Durham", "North Carolina", "27707", 29),
+    ("Minneapolis", "Minnesota", "55407", 43), ("Portland", "Oregon", "97206", 57),
+    ("Denver", "Colorado", "80219", 57), ("Atlanta", "Georgia", "30318", 56),
+    ("Tampa", "Florida", "33614", 43), ("Las Vegas", "Nevada", "89115", 43),
+    ("Tucson", "Arizona", "85705", 43), ("Austin", "Texas", "78745", 43),
+    ("New Orleans", "Louisiana", "70119", 43), ("Burlington", "North Carolina", "27217", 21),
+    ("Burlington", "Iowa", "52601", 11), ("Wilmington", "Delaware", "19805", 43),
+    ("Baltimore", "Maryland", "21215", 29), ("Washington", "District of Columbia", "20016", 14),
+    ("Omaha", "Nebraska", "68104", 21), ("Wichita", "Kansas", "67212", 21),
+    ("Oklahoma City", "Oklahoma", "73120", 29), ("Sioux Falls", "South Dakota", "57103", 14),
+    ("Fargo", "North Dakota", "58103", 11), ("Des Moines", "Iowa", "50315", 14),
+    ("Indianapolis", "Indiana", "46203", 29), ("Little Rock", "Arkansas", "72209", 21),
+    ("Birmingham", "Alabama", "35244", 14), ("Nashville", "Tennessee", "37211", 29),
+    ("Boise", "Idaho", "83704", 11), ("Helena", "Montana", "59601", 7),
+    ("Cheyenne", "Wyoming", "82001", 4), ("Albuquerque", "New Mexico", "87105", 14),
+    ("Charleston", "West Virginia", "25314", 6), ("Salt Lake City", "Utah", "84106", 14),
+    # Every ZIP code of these six states starts with 0, which the real file lost (4-digit
+    # codes): Massachusetts 135, New Jersey 122, Connecticut 82, Rhode Island 55, New
+    # Hampshire 27 and Maine 8 rows of 9,800.
+    ("Springfield", "Massachusetts", "01109", 50), ("Lawrence", "Massachusetts", "01841", 25),
+    ("Lowell", "Massachusetts", "01852", 20), ("Cambridge", "Massachusetts", "02138", 20),
+    ("Quincy", "Massachusetts", "02169", 20), ("Lakewood", "New Jersey", "08701", 40),
+    ("Morristown", "New Jersey", "07960", 25), ("Paterson", "New Jersey", "07501", 22),
+    ("Hackensack", "New Jersey", "07601", 20), ("Jersey City", "New Jersey", "07305", 15),
+    ("Fairfield", "Connecticut", "06824", 30), ("Bristol", "Connecticut", "06010", 20),
+    ("Hamden", "Connecticut", "06518", 17), ("Middletown", "Connecticut", "06457", 15),
     ("Providence", "Rhode Island", "02908", 40), ("Warwick", "Rhode Island", "02886", 15),
-    ("Manchester", "New Hampshire", "03103", 20), ("Lowell", "Massachusetts", "01852", 12),
-    ("Lawrence", "Massachusetts", "01841", 20), ("Cambridge", "Massachusetts", "02138", 15),
-    ("Quincy", "Massachusetts", "02169", 12), ("Bristol", "Connecticut", "06010", 12),
-    ("Morristown", "New Jersey", "07960", 15), ("Hackensack", "New Jersey", "07601", 10),
-    ("Burlington", "Vermont", "05408", 12), ("Burlington", "Vermont", "", 11),
-    ("Burlington", "North Carolina", "27217", 15), ("Burlington", "Iowa", "52601", 8),
-    ("Wilmington", "Delaware", "19805", 30), ("Baltimore", "Maryland", "21215", 20),
-    ("Washington", "District of Columbia", "20016", 10), ("Omaha", "Nebraska", "68104", 15),
-    ("Wichita", "Kansas", "67212", 15), ("Oklahoma City", "Oklahoma", "73120", 20),
-    ("Sioux Falls", "South Dakota", "57103", 10), ("Fargo", "North Dakota", "58103", 8),
-    ("Des Moines", "Iowa", "50315", 10), ("Indianapolis", "Indiana", "46203", 20),
-    ("Little Rock", "Arkansas", "72209", 15), ("Birmingham", "Alabama", "35244", 10),
-    ("Nashville", "Tennessee", "37211", 20), ("Boise", "Idaho", "83704", 8),
-    ("Helena", "Montana", "59601", 5), ("Cheyenne", "Wyoming", "82001", 3),
-    ("Albuquerque", "New Mexico", "87105", 10), ("Charleston", "West Virginia", "25314", 4),
-    ("Portland", "Maine", "04101", 8), ("Salt Lake City", "Utah", "84106", 10),
+    ("Manchester", "New Hampshire", "03103", 20), ("Dover", "New Hampshire", "03820", 7),
+    ("Portland", "Maine", "04101", 8),
+    # Burlington, Vermont: the real file's 11 rows without a postal code.
+    ("Burlington", "Vermont", "", 11),
 )  # fmt: skip
+
+
+# What each injected kind is, as DATASET.md defines it: blank lines (empty or commas only)
+# are not records; a record whose 18 named fields are all there is a real sale however many
+# empty fields trail it; every other injected line cannot be used and is quarantined.
+NOT_RECORD_KINDS = frozenset({"blank_line"})
+KEPT_RECORD_KINDS = frozenset({"fewer_trailing_fields"})
 
 
 @dataclass(frozen=True)
@@ -264,10 +281,30 @@ class InjectedQuirk:
     row_id: int | None
     text: str
 
+    @property
+    def is_blank(self) -> bool:
+        """Not a record: an empty line or one of nothing but commas."""
+        return self.kind in NOT_RECORD_KINDS
+
+    @property
+    def is_kept(self) -> bool:
+        """A whole record despite the quirk: it belongs in silver."""
+        return self.kind in KEPT_RECORD_KINDS
+
+    @property
+    def is_quarantined(self) -> bool:
+        """A line a correct pipeline quarantines (a broken record, a junk line, a duplicate)."""
+        return not (self.is_blank or self.is_kept)
+
 
 @dataclass(frozen=True)
 class GeneratedFile:
-    """What generate_sales_csv wrote."""
+    """What generate_sales_csv wrote.
+
+    `data_rows` counts the lines that hold a record, usable or not: every Row ID 1..rows
+    once, plus the damaged file's duplicate Row ID line. `injected` lists every line of a
+    damaged file that is not a plain record; the other lines are the header and records.
+    """
 
     path: Path
     data_rows: int
@@ -281,6 +318,21 @@ class GeneratedFile:
     def lines_of_kind(self, kind: str) -> list[int]:
         """Physical line numbers of the injected quirks of one kind."""
         return [q.line_number for q in self.injected if q.kind == kind]
+
+    @property
+    def blank_lines(self) -> list[int]:
+        """Line numbers of the lines that are not records (empty or commas only)."""
+        return [q.line_number for q in self.injected if q.is_blank]
+
+    @property
+    def quarantined(self) -> list[InjectedQuirk]:
+        """The injected lines a correct pipeline quarantines."""
+        return [q for q in self.injected if q.is_quarantined]
+
+    @property
+    def silver_rows(self) -> int:
+        """Records a correct pipeline keeps: all lines but the header, blanks and quarantine."""
+        return self.total_lines - 1 - len(self.blank_lines) - len(self.quarantined)
 
 
 def quote_field(value: str) -> str:
@@ -361,23 +413,36 @@ class _Catalog:
         firsts = rng.integers(len(FIRST_NAMES), size=count).tolist()
         lasts = rng.integers(len(LAST_NAMES), size=count).tolist()
         segments = rng.choice(len(SEGMENTS), size=count, p=SEGMENT_P).tolist()
+        # A block of neighbours (the allocation keeps a block's share whole) is written odd.
+        odd_count = max(1, round(count * ODD_CASE_CUSTOMERS))
+        odd_first = int(rng.integers(count - odd_count + 1))
+        self.odd_case = range(odd_first, odd_first + odd_count)
         self.customer_fields = []
-        for number, f, last, s in zip(numbers.tolist(), firsts, lasts, segments, strict=True):
+        for k, (number, f, last, s) in enumerate(zip(numbers.tolist(), firsts, lasts, segments, strict=True)):
             first, family = FIRST_NAMES[f], LAST_NAMES[last]
+            if k in self.odd_case:
+                family = family[0].lower() + family[1:]
             customer_id = f"{first[0]}{family[0]}-{number}"
             self.customer_fields.append((customer_id, f"{first} {family}", SEGMENTS[s]))
         # Names and ids never need quoting.
         self.customer_text = _bytes_table(f"{i},{n},{s},{COUNTRY}," for i, n, s in self.customer_fields)
-        # Some customers order far more often than others.
+        # Some customers order far more often than others; the odd-case ones share their
+        # rows evenly, so none of them is left without an order.
         weights = rng.gamma(1.5, size=count)
+        others = weights.sum() - weights[self.odd_case].sum()
+        weights[self.odd_case] = others * ODD_CASE_ROWS / (1 - ODD_CASE_ROWS) / odd_count
         self.customer_cdf = np.cumsum(weights) / weights.sum()
 
     def _locations(self) -> None:
+        # By state, so the allocation gives each state its share of rows whole.
+        places = sorted(LOCATIONS, key=lambda loc: loc[1])
+        # The ZIP code as a spreadsheet that read it as a number wrote it back: 06824 -> 6824.
         self.location_fields = [
-            (city, state, postal, STATE_REGIONS[state]) for city, state, postal, _ in LOCATIONS
+            (city, state, str(int(postal)) if postal else "", STATE_REGIONS[state])
+            for city, state, postal, _ in places
         ]
         self.location_text = _bytes_table(csv_line(loc) + "\n" for loc in self.location_fields)
-        weights = np.array([w for *_, w in LOCATIONS], dtype=np.float64)
+        weights = np.array([w for *_, w in places], dtype=np.float64)
         self.location_cdf = np.cumsum(weights) / weights.sum()
         self.mode_text = _bytes_table(m + "," for m in SHIP_MODES)
 
@@ -454,6 +519,21 @@ def _pick(cdf: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
     return np.minimum(np.searchsorted(cdf, rng.random(size), side="right"), len(cdf) - 1)
 
 
+def _allocate(cdf: np.ndarray, rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
+    """One index per order, so each index's lines are its share (`cdf`) of all the lines.
+
+    Systematic sampling over a random order of the orders: an order takes the index whose
+    share of the line axis holds the middle of its lines. A run of indices then gets its
+    share to within the orders cut at its two ends, where drawing each order at random
+    would miss a share of 135 rows by about 20 (orders have 1 to 14 lines).
+    """
+    shuffled = rng.permutation(len(counts))
+    middles = np.cumsum(counts[shuffled]) - counts[shuffled] / 2
+    picked = np.empty(len(counts), dtype=np.int64)
+    picked[shuffled] = np.searchsorted(cdf, middles / counts.sum(), side="right")
+    return np.minimum(picked, len(cdf) - 1)
+
+
 class _RowIds:
     """Row ID texts: a chunk of CHUNK_ROWS ids shares its leading digits, the rest is a table."""
 
@@ -523,8 +603,8 @@ def _make_chunk(
     mode = rng.choice(len(SHIP_MODES), size=orders, p=SHIP_MODE_P)
     low, width = np.array(SHIP_DELAYS).T
     delay = low[mode] + (rng.random(orders) * width[mode]).astype(np.int64)
-    customer = _pick(cat.customer_cdf, rng, orders)
-    location = _pick(cat.location_cdf, rng, orders)
+    customer = _allocate(cat.customer_cdf, rng, counts)
+    location = _allocate(cat.location_cdf, rng, counts)
     years = len(cat.order_id_prefixes) // len(ORDER_PREFIXES)
     prefix = (rng.random(orders) >= ORDER_PREFIX_P[0]).astype(np.int64)
     bucket = prefix * years + cat.day_year_index[day]
@@ -588,7 +668,7 @@ def _record_fields(cat: _Catalog, chunk: _Chunk, i: int) -> list[str]:
 # Damage done to one record line each, in the order they are dealt to the sampled records.
 RECORD_QUIRKS = (
     ("too_many_fields", "Product Name with a comma and no quotes"),
-    ("too_few_fields", "Postal Code field left out"),
+    ("too_few_fields", "Postal Code field left out, trailing empty fields too"),
     ("unbalanced_quote", "Product Name opens a quote that never closes"),
     ("invalid_date", "Order Date 31/02/yyyy"),
     ("invalid_date", "Ship Date yyyy-13-45"),
@@ -601,10 +681,17 @@ RECORD_QUIRKS = (
 )
 MIDDLE_BLANK_LINES = 2
 END_BLANK_LINES = 1
+# An Excel export's empty rows: nothing but the commas of the header's width. Blank lines.
+MIDDLE_COMMA_LINES = 2
+END_COMMA_LINES = 1
+# Whole records with one trailing empty field fewer than the header, as in a real damaged
+# copy (21 fields in the header, 6 records with 20). Real sales: they belong in silver.
+FEWER_TRAILING_RECORDS = 6
+FEWER_TRAILING_KIND = "fewer_trailing_fields"
 
 
 def _damage(variant: str, fields: list[str], cat: _Catalog, rng: np.random.Generator) -> str:
-    """A record line (no line end) broken the way `variant` of RECORD_QUIRKS says."""
+    """A record line (no line end, no trailing empty fields) broken as `variant` says."""
     ordered = date(int(fields[2][6:]), int(fields[2][3:5]), int(fields[2][:2]))
     if variant.startswith("Product Name with a comma"):
         product = cat.comma_products[rng.integers(len(cat.comma_products))]
@@ -615,7 +702,9 @@ def _damage(variant: str, fields: list[str], cat: _Catalog, rng: np.random.Gener
         fields[13:17] = cat.product_fields[product]
         return ",".join([*map(quote_field, fields[:16]), '"' + fields[16], fields[17]])
     if variant.startswith("Postal Code"):
+        # 17 fields: too few for the named columns, whatever the header's trailing ones.
         del fields[11]
+        return csv_line(fields)
     elif variant.startswith("Order Date 31/02"):
         fields[2] = f"31/02/{ordered.year}"
     elif variant.startswith("Ship Date yyyy-13-45"):
@@ -642,7 +731,9 @@ class _DamagePlan:
     """Where the damaged-file quirks go, by 0-based record index."""
 
     replace: dict[int, tuple[str, str]]
-    blank_before: list[int]
+    fewer_trailing: list[int]
+    # Lines inserted before a record: "" (blank) or commas only.
+    insert_before: dict[int, str]
     duplicate_source: int
     duplicate_after: int
     rng: np.random.Generator
@@ -650,19 +741,20 @@ class _DamagePlan:
     saved_source: list[str] | None = None
 
     @classmethod
-    def sample(cls, rows: int, seed: int) -> _DamagePlan:
+    def sample(cls, rows: int, seed: int, comma_line: str) -> _DamagePlan:
         """Spread the quirks over distinct random records (never the first)."""
         rng = np.random.default_rng([seed, 2])
-        needed = len(RECORD_QUIRKS) + MIDDLE_BLANK_LINES + 2
-        picks = (1 + rng.choice(rows - 1, size=needed, replace=False)).tolist()
-        replace = dict(zip(picks, RECORD_QUIRKS, strict=False))
-        rest = picks[len(RECORD_QUIRKS) :]
-        source, after = sorted(rest[MIDDLE_BLANK_LINES:])
-        return cls(replace, sorted(rest[:MIDDLE_BLANK_LINES]), source, after, rng)
+        sizes = (len(RECORD_QUIRKS), FEWER_TRAILING_RECORDS, MIDDLE_BLANK_LINES, MIDDLE_COMMA_LINES, 2)
+        picks = (1 + rng.choice(rows - 1, size=sum(sizes), replace=False)).tolist()
+        groups = [picks[a : a + n] for a, n in zip(np.cumsum((0, *sizes)).tolist(), sizes, strict=False)]
+        replace = dict(zip(groups[0], RECORD_QUIRKS, strict=True))
+        insert_before = {**dict.fromkeys(groups[2], ""), **dict.fromkeys(groups[3], comma_line)}
+        source, after = sorted(groups[4])
+        return cls(replace, sorted(groups[1]), dict(sorted(insert_before.items())), source, after, rng)
 
     def line_of(self, record: int) -> int:
         """Physical line number of a record (header = line 1; lines inserted before count)."""
-        inserted = sum(b <= record for b in self.blank_before) + (self.duplicate_after < record)
+        inserted = sum(b <= record for b in self.insert_before) + (self.duplicate_after < record)
         return record + 2 + inserted
 
     def apply(self, cat: _Catalog, chunk: _Chunk) -> None:
@@ -672,14 +764,23 @@ class _DamagePlan:
         tail = cat.line_end[:-1]
         for record in (r for r in sorted(self.replace) if lo <= r < hi):
             kind, variant = self.replace[record]
-            text = _damage(variant, _record_fields(cat, chunk, record - lo), cat, self.rng) + tail
+            text = _damage(variant, _record_fields(cat, chunk, record - lo), cat, self.rng)
+            if kind != "too_few_fields":
+                text += tail
             at = PIECES * (record - lo)
             chunk.pieces[at : at + PIECES] = [b"", b"", b"", (text + "\n").encode()]
             self.injected[self.line_of(record)] = (kind, record + 1, text)
-        for record in (r for r in self.blank_before if lo <= r < hi):
+        for record in (r for r in self.fewer_trailing if lo <= r < hi):
             at = PIECES * (record - lo)
-            chunk.pieces[at] = b"\n" + chunk.pieces[at]
-            self.injected[self.line_of(record) - 1] = ("blank_line", None, "")
+            line = b"".join(chunk.pieces[at : at + PIECES])
+            text = line.decode()[: -len(cat.line_end)] + tail[1:]
+            chunk.pieces[at : at + PIECES] = [b"", b"", b"", (text + "\n").encode()]
+            self.injected[self.line_of(record)] = (FEWER_TRAILING_KIND, record + 1, text)
+        for record, text in self.insert_before.items():
+            if lo <= record < hi:
+                at = PIECES * (record - lo)
+                chunk.pieces[at] = (text + "\n").encode() + chunk.pieces[at]
+                self.injected[self.line_of(record) - 1] = ("blank_line", None, text)
         if lo <= self.duplicate_source < hi:
             self.saved_source = _record_fields(cat, chunk, self.duplicate_source - lo)
         if lo <= self.duplicate_after < hi and self.saved_source is not None:
@@ -737,7 +838,9 @@ def generate_sales_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     line_end = "," * TRAILING_EMPTY_COLUMNS + "\n" if damaged else "\n"
     cat = _Catalog(rows, seed, start, end, line_end)
-    plan = _DamagePlan.sample(rows, seed) if damaged else None
+    width = len(HEADER) + TRAILING_EMPTY_COLUMNS
+    comma_line = "," * (width - 1)
+    plan = _DamagePlan.sample(rows, seed, comma_line) if damaged else None
     row_ids = _RowIds(rows)
     total_cents4 = 0
     with path.open("wb") as out, _Writer(out) as writer:
@@ -758,17 +861,20 @@ def generate_sales_csv(
         lines = 1 + rows
         injected: list[InjectedQuirk] = []
         if plan is not None:
-            lines += MIDDLE_BLANK_LINES + 1
+            lines += len(plan.insert_before) + 1
             injected = [InjectedQuirk(n, k, r, t) for n, (k, r, t) in plan.injected.items()]
-            extra = [""] * END_BLANK_LINES
-            injected += [InjectedQuirk(lines + k + 1, "blank_line", None, "") for k in range(END_BLANK_LINES)]
-            width = len(HEADER) + TRAILING_EMPTY_COLUMNS
+            # The end of the file: a blank line, a spreadsheet's totals under the data (one
+            # number in the second unnamed column, padded to the header's width), then the
+            # export's empty rows.
+            extra = [("blank_line", "")] * END_BLANK_LINES
             for number in (f"{total_cents4 / 10_000:.2f}", str(rows)):
-                # A spreadsheet total under the data: one number in the second unnamed column,
-                # the line padded to the header's width.
-                extra.append("," * (len(HEADER) + 1) + number + "," * (width - len(HEADER) - 2))
-                injected.append(InjectedQuirk(lines + len(extra), "junk_line", None, extra[-1]))
-            writer.write(("\n".join(extra) + "\n").encode())
+                junk = "," * (len(HEADER) + 1) + number + "," * (width - len(HEADER) - 2)
+                extra.append(("junk_line", junk))
+            extra += [("blank_line", comma_line)] * END_COMMA_LINES
+            injected += [
+                InjectedQuirk(lines + k, kind, None, text) for k, (kind, text) in enumerate(extra, 1)
+            ]
+            writer.write("".join(text + "\n" for _, text in extra).encode())
             lines += len(extra)
     return GeneratedFile(
         path=path,
