@@ -78,7 +78,7 @@ def _run() -> tuple[str, str, str]:
         "seed": Param(42, type="integer", description="Synthetic generator seed"),
         "damaged": Param(False, type="boolean", description="Inject damaged-file quirks"),
         "max_quarantine_fraction": Param(
-            0.05, type="number", minimum=0, maximum=1, description="Quality gate threshold"
+            0.01, type="number", minimum=0, maximum=1, description="Quality gate threshold"
         ),
     },
 )

@@ -32,6 +32,7 @@ def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool 
     sv.prepare_dirs(paths)
     with duckdb.connect() as con:
         con.execute(sv.render_silver_sql(header, paths, "2026-01-15", path.name))
+        date_order = sv.decide_date_order(paths, con)
         counts = sv.summarize(paths, con)
         law = sv.check_conservation(sv.count_lines(path), counts, str(path))
         has_rows = any(paths.silver_version_dir.rglob("*.parquet"))
@@ -48,7 +49,13 @@ def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool 
             f"select source_line, reason, column_name, value, expected, raw_line "
             f"from read_parquet('{paths.quarantine_tmp}') order by source_line"
         ).fetchall()
+        findings = con.execute(
+            "select source_line, column_name, rule, action, value_before, value_after "
+            f"from read_parquet('{paths.repairs_tmp}') order by all"
+        ).fetchall()
     return {
+        "findings": findings,
+        "date_order": date_order,
         "counts": counts,
         "law": law,
         "rows": [dict(zip(cols, r, strict=True)) for r in rows],

@@ -1,7 +1,9 @@
 """The ordered record checks derived from the contract, shared by every silver engine.
 
-A line is quarantined with the first check it fails. Both engines (DuckDB SQL and the
-Glue/Spark job) render their expressions from this one list, so their reasons match.
+Each check carries its rule's severity from the contract. A line is quarantined with the first
+`quarantine` check it fails; every `warn` check it fails is recorded as a finding on a row that
+stays in silver. Both engines (DuckDB SQL and the Glue/Spark job) render their expressions from
+this one list, so their reasons, findings and repairs match.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ MALFORMED_CSV = "malformed_csv"
 TOO_FEW_FIELDS = "too_few_fields"
 TOO_MANY_FIELDS = "too_many_fields"
 DUPLICATE_ROW_ID = "duplicate_row_id"
+
+# The repairs table's rule for whitespace normalisation (runs collapsed, values trimmed).
+WHITESPACE_REPAIR = "whitespace"
+QUARANTINE = "quarantine"
+WARN = "warn"
+REPAIR = "repair"
 
 # Non-record lines: counted, never quarantined.
 HEADER = "header"
@@ -32,7 +40,7 @@ def line_expectations(n_named: int, width: int) -> list[str]:
     """What the line-level checks expect (malformed, too few, too many), for messages."""
     fields = f"{n_named} fields as in the header"
     if width > n_named:
-        fields += f" ({width} with its trailing empty columns)"
+        fields += " (empty columns after them may be there or not)"
     return [
         'CSV fields, each either unquoted or wholly quoted with "" for a quote',
         fields,
@@ -41,8 +49,11 @@ def line_expectations(n_named: int, width: int) -> list[str]:
 
 
 def decimal_shape(scale: int) -> str:
-    """Regular expression of a plain decimal number with at most `scale` decimals."""
-    return rf"^-?[0-9]+(\.[0-9]{{1,{scale}}})?$"
+    """Regular expression of a plain decimal number with at most `scale` significant decimals.
+
+    Zeros beyond the scale lose nothing (12.500000 is 12.5000) and are accepted.
+    """
+    return rf"^-?[0-9]+(\.[0-9]{{1,{scale}}}0*)?$"
 
 
 @dataclass(frozen=True)
@@ -50,44 +61,63 @@ class Check:
     """One rule a record must meet; `kind` tells an engine how to express it."""
 
     code: str
-    kind: str  # missing | shape | date | allowed | pattern | min | max | not_before | not_after | max_length
+    # missing | shape | date | allowed | pattern | min | max | max_length | earliest | not_before
+    # | max_days_after | not_after
+    kind: str
     column: str  # silver column name
     source: str  # the source file's header name, for messages
     expected: str
     arg: object = None
+    severity: str = QUARANTINE
+    extra: object = None  # a second argument (max_days_after: the earlier column)
 
 
 def record_checks(contract: Contract | None = None) -> list[Check]:
-    """Every per-record check of the contract, in the order they are applied."""
+    """Every per-record check of the contract, in the order they are applied, with severities."""
     contract = contract or load_contract()
     checks: list[Check] = []
     for c in contract.columns:
+
+        def add(code: str, kind: str, rule: str, arg: object = None, extra: object = None) -> None:
+            checks.append(Check(code, kind, c.name, c.source, c.expected, arg, c.severity(rule), extra))  # noqa: B023
+
         if c.required:
-            checks.append(Check("missing_value", "missing", c.name, c.source, c.expected))
+            add("missing_value", "missing", "required")
         if c.type == "bigint":
-            checks.append(Check("invalid_integer", "shape", c.name, c.source, c.expected, INTEGER_SHAPE))
+            add("invalid_integer", "shape", "type", INTEGER_SHAPE)
         elif c.type == "decimal":
-            shape = decimal_shape(c.scale or 4)
-            checks.append(Check("invalid_decimal", "shape", c.name, c.source, c.expected, shape))
+            add("invalid_decimal", "shape", "type", decimal_shape(c.scale or 4))
         elif c.type == "date":
-            checks.append(Check("invalid_date", "date", c.name, c.source, c.expected, c.strptime_format))
+            add("invalid_date", "date", "type", c.strptime_format)
         if c.max_length:
-            checks.append(Check("too_long", "max_length", c.name, c.source, c.expected, c.max_length))
+            add("too_long", "max_length", "max_length", c.max_length)
         if c.allowed:
-            checks.append(Check("not_allowed", "allowed", c.name, c.source, c.expected, c.allowed))
+            add("not_allowed", "allowed", "allowed", c.allowed)
         if c.pattern:
-            checks.append(Check("pattern_mismatch", "pattern", c.name, c.source, c.expected, c.pattern))
+            add("pattern_mismatch", "pattern", "pattern", c.pattern)
         if c.min is not None:
-            checks.append(Check("out_of_range", "min", c.name, c.source, c.expected, c.min))
+            add("out_of_range", "min", "min", c.min)
         if c.max is not None:
-            checks.append(Check("out_of_range", "max", c.name, c.source, c.expected, c.max))
+            add("out_of_range", "max", "max", c.max)
+        if c.earliest:
+            add("implausible_date", "earliest", "earliest", c.earliest)
         if c.not_before:
             other = contract.column(c.not_before)
-            checks.append(
-                Check(f"{c.name}_before_{other.name}", "not_before", c.name, c.source, c.expected, other.name)
-            )
+            add(f"{c.name}_before_{other.name}", "not_before", "not_before", other.name)
+            if c.max_days_after is not None:
+                add("implausible_date", "max_days_after", "max_days_after", c.max_days_after, other.name)
         if c.not_after:
             if c.not_after != "ingest_date":
                 raise ValueError(f"{c.name}: not_after supports only ingest_date, not {c.not_after!r}")
-            checks.append(Check("date_in_future", "not_after", c.name, c.source, c.expected, c.not_after))
+            add("date_in_future", "not_after", "not_after", c.not_after)
     return checks
+
+
+def quarantine_checks(contract: Contract | None = None) -> list[Check]:
+    """The checks whose failure quarantines the line, in order."""
+    return [ch for ch in record_checks(contract) if ch.severity == QUARANTINE]
+
+
+def warn_checks(contract: Contract | None = None) -> list[Check]:
+    """The checks whose failure is recorded as a finding on a row kept in silver."""
+    return [ch for ch in record_checks(contract) if ch.severity == WARN]

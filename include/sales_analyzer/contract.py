@@ -16,6 +16,40 @@ CONTRACTS_DIR = Path(__file__).parent / "contracts"
 DATE_FORMATS = {"dd/mm/yyyy": ("%d/%m/%Y", r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$")}
 
 
+SEVERITIES = ("quarantine", "warn")
+# The rules a column can declare; each one present needs an `on_fail` severity.
+RULES = (
+    "required",
+    "type",
+    "pattern",
+    "allowed",
+    "min",
+    "max",
+    "max_length",
+    "earliest",
+    "not_before",
+    "max_days_after",
+    "not_after",
+)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A known, lossless fix applied to a column's value before its rules are checked."""
+
+    rule: str
+    column: str
+    source: str
+    when: str  # the value is repaired only when it fully matches this regular expression
+    width: int  # left-pad to this width ...
+    fill: str  # ... with this character
+
+    @property
+    def description(self) -> str:
+        """What the repair does, for the repairs table."""
+        return f"left-padded to {self.width} with {self.fill!r} (value matched {self.when})"
+
+
 @dataclass(frozen=True)
 class Column:
     """One silver column and the rules its source field must meet."""
@@ -24,7 +58,6 @@ class Column:
     source: str
     type: str
     required: bool = False
-    unique: bool = False
     pattern: str | None = None
     allowed: tuple[str, ...] | None = None
     min: float | None = None
@@ -35,6 +68,32 @@ class Column:
     max_length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    earliest: str | None = None  # ISO date: no date before it is plausible
+    max_days_after: int | None = None  # at most this many days after the `not_before` column
+    on_fail: dict[str, str] = field(default_factory=dict, compare=False)
+    repair: tuple[Repair, ...] = ()
+
+    @property
+    def rules(self) -> list[str]:
+        """The rules this column declares, in RULES order."""
+        present = {
+            "required": self.required,
+            "type": self.type in ("bigint", "decimal", "date"),
+            "pattern": self.pattern is not None,
+            "allowed": self.allowed is not None,
+            "min": self.min is not None,
+            "max": self.max is not None,
+            "max_length": self.max_length is not None,
+            "earliest": self.earliest is not None,
+            "not_before": self.not_before is not None,
+            "max_days_after": self.max_days_after is not None,
+            "not_after": self.not_after is not None,
+        }
+        return [r for r in RULES if present[r]]
+
+    def severity(self, rule: str) -> str:
+        """What a failure of `rule` does to the line: quarantine or warn."""
+        return self.on_fail[rule]
 
     @property
     def strptime_format(self) -> str:
@@ -75,8 +134,12 @@ class Column:
             parts.append(f"between {self.min:g} and {self.max:g}")
         elif self.min is not None:
             parts.append(f">= {self.min:g}")
+        if self.earliest:
+            parts.append(f"not before {self.earliest}")
         if self.not_before:
             parts.append(f"not before {self.not_before}")
+        if self.max_days_after is not None:
+            parts.append(f"at most {self.max_days_after} days after {self.not_before}")
         if self.not_after:
             parts.append(f"not after the {self.not_after.replace('_', ' ')}")
         if self.max_length:
@@ -105,8 +168,8 @@ class Contract:
     key: tuple[str, ...]
     partition_by: tuple[str, ...]
     max_quarantine_fraction: float
-    delimiter: str = ","
-    quote: str = '"'
+    revenue_column: str = "sales"  # the amount whose quarantined total the run reports
+    whitespace: str = "repair"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -122,17 +185,48 @@ class Contract:
         raise KeyError(f"contract {self.name!r} has no column {name!r}")
 
     @property
+    def repairs(self) -> list[Repair]:
+        """Every column repair, in column order."""
+        return [r for c in self.columns for r in c.repair]
+
+    @property
     def silver_columns(self) -> list[tuple[str, str]]:
         """(name, SQL type) of every silver column, in order."""
         derived = [(d.name, {"int": "INTEGER", "bigint": "BIGINT"}[d.type]) for d in self.derived]
         return [(c.name, c.sql_type) for c in self.columns] + derived
 
 
+class ContractError(ValueError):
+    """The contract YAML is inconsistent."""
+
+
 def _column(spec: dict[str, Any]) -> Column:
     spec = dict(spec)
     if "allowed" in spec:
         spec["allowed"] = tuple(spec["allowed"])
-    return Column(**spec)
+    if "earliest" in spec:
+        spec["earliest"] = str(spec["earliest"])
+    repairs = []
+    for r in spec.pop("repair", []) or []:
+        pad = r["left_pad"]
+        repairs.append(
+            Repair(r["rule"], spec["name"], spec["source"], r["when"], int(pad["width"]), pad["fill"])
+        )
+    column = Column(**spec, repair=tuple(repairs))
+    # Every rule says what its failure does; a rule without a severity, or a severity without
+    # its rule, is a mistake in the contract, found when it is loaded.
+    declared, present = set(column.on_fail), set(column.rules)
+    if declared != present:
+        raise ContractError(
+            f"column {column.name}: on_fail must name exactly its rules {sorted(present)}, "
+            f"not {sorted(declared)}"
+        )
+    bad = {k: v for k, v in column.on_fail.items() if v not in SEVERITIES}
+    if bad:
+        raise ContractError(f"column {column.name}: unknown severities {bad}; use one of {SEVERITIES}")
+    if column.max_days_after is not None and not column.not_before:
+        raise ContractError(f"column {column.name}: max_days_after needs not_before")
+    return column
 
 
 @cache
@@ -153,7 +247,7 @@ def contract_from_dict(raw: dict[str, Any]) -> Contract:
         key=tuple(raw["key"]),
         partition_by=tuple(raw["partition_by"]),
         max_quarantine_fraction=float(raw["quality"]["max_quarantine_fraction"]),
-        delimiter=raw["source"].get("delimiter", ","),
-        quote=raw["source"].get("quote", '"'),
+        revenue_column=raw["quality"].get("revenue_column", "sales"),
+        whitespace=raw["source"].get("whitespace", "repair"),
         raw=raw,
     )

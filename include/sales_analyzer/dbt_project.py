@@ -23,12 +23,27 @@ def render_sources_yml(contract: Contract | None = None) -> str:
     """dbt sources for silver, with columns and types straight from the contract."""
     contract = contract or load_contract()
     columns = []
+    rules = {c.name: c for c in contract.columns}
+
+    def test(name: str, severity: str, arguments: dict | None = None) -> dict | str:
+        # A rule the contract only warns on keeps the sale in silver: its dbt test warns too.
+        if severity != "warn" and not arguments:
+            return name
+        spec: dict = {"arguments": arguments} if arguments else {}
+        if severity == "warn":
+            spec["config"] = {"severity": "warn"}
+        return {name: spec}
+
     for name, sql_type in contract.silver_columns:
         col: dict = {"name": name, "data_type": sql_type.lower()}
-        if name in contract.key:
-            col["data_tests"] = ["unique", "not_null"]
-        elif name in {c.name for c in contract.columns if c.required}:
-            col["data_tests"] = ["not_null"]
+        c = rules.get(name)
+        tests: list = ["unique"] if name in contract.key else []
+        if c is not None and c.required:
+            tests.append(test("not_null", c.severity("required")))
+        if c is not None and c.allowed:
+            tests.append(test("accepted_values", c.severity("allowed"), {"values": list(c.allowed)}))
+        if tests:
+            col["data_tests"] = tests
         columns.append(col)
     doc = {
         "version": 2,

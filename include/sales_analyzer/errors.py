@@ -1,13 +1,30 @@
-"""Errors that name the file, line, column and value at fault."""
+"""Errors that name the file, line, column and value at fault.
+
+Failures that no retry can fix (a bad input file, a failed quality gate, lines that do not
+add up) are Airflow's AirflowFailException inside a task, so Airflow fails the task at once
+instead of retrying it twice, minutes later, with the same result. Outside Airflow (the Glue
+job's twin, benchmarks) they are plain exceptions.
+"""
 
 from __future__ import annotations
+
+try:
+    from airflow.sdk.exceptions import AirflowFailException as _NoRetry
+except ImportError:  # no Airflow here
+
+    class _NoRetry(Exception):  # type: ignore[no-redef]
+        """Stands in for AirflowFailException where Airflow is not installed."""
 
 
 class PipelineError(RuntimeError):
     """A failure a person can act on; the message says what and where."""
 
 
-class InputFileError(PipelineError):
+class DeterministicError(PipelineError, _NoRetry):
+    """A failure that the same input reproduces: the task fails without retries."""
+
+
+class InputFileError(DeterministicError):
     """The input file cannot be read as the contract's CSV."""
 
     def __init__(
@@ -39,9 +56,9 @@ class InputFileError(PipelineError):
         )
 
 
-class QualityGateFailed(PipelineError):
+class QualityGateFailed(DeterministicError):
     """The silver data did not meet the quality gate."""
 
 
-class ConservationError(PipelineError):
+class ConservationError(DeterministicError):
     """Lines in bronze do not add up to silver + quarantine + non-record lines."""

@@ -15,12 +15,44 @@ from typing import Any
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.bronze import check_allowed_path, ingest_local
 from include.sales_analyzer.config import Settings, get_settings
-from include.sales_analyzer.errors import InputFileError, PipelineError
+from include.sales_analyzer.errors import DeterministicError, InputFileError, PipelineError
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("synthetic", "kaggle", "file")
 GOLD_SCHEMA = "gold"
+# Each mart exported in its meaning's order; the other gold tables by all their columns, so
+# the same gold always exports to the same bytes (each order below is a unique key).
+EXPORT_ORDER = {
+    "top_products": "revenue_rank",
+    "yearly": "order_year",
+    "monthly": "order_year, order_month",
+    "regional_revenue": "revenue desc, region",
+    "segment_yearly": "order_year, segment",
+}
+# OWASP's CSV injection advice: a cell that starts with one of these is a formula to a
+# spreadsheet, so the CSV export prefixes it with a single quote (Parquet and DuckDB keep it).
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def csv_safe_select(con: Any, table: str) -> str:
+    """A select of `table` whose text cells a spreadsheet will not evaluate as formulas."""
+    cols = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = 'main' and table_name = ? "
+        "order by ordinal_position",
+        [table],
+    ).fetchall()
+    out = []
+    for name, data_type in cols:
+        q = '"' + name.replace('"', '""') + '"'
+        if data_type == "VARCHAR":
+            out.append(
+                f"case when regexp_matches({q}, '{FORMULA_START}') then chr(39) || {q} else {q} end as {q}"
+            )
+        else:
+            out.append(q)
+    return ", ".join(out)
 
 
 def run_key(ingest_date: str, run_id: str) -> str:
@@ -88,7 +120,7 @@ def extract(
         path = check_allowed_path(Path(source_path), settings.allowed_input_roots)
         result = {"source": "file", "path": str(path), "description": f"user file {path}"}
     else:
-        raise PipelineError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
+        raise DeterministicError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
     log.info("extracted %s -> %s", result["description"], result["path"])
     return _timed(result, started)
 
@@ -131,6 +163,7 @@ def run_bronze_to_silver(
             con.execute(sql)
         except Exception as exc:  # duckdb raises several error classes; all mean the same here
             raise InputFileError(str(bronze_path), f"DuckDB could not read the file: {exc}") from exc
+        date_order = sv.decide_date_order(paths, con)
         counts = sv.summarize(paths, con)
     finally:
         con.close()
@@ -146,6 +179,7 @@ def run_bronze_to_silver(
     result = {
         **counts,
         "conservation": law,
+        "date_order_votes": date_order,
         "extra_columns_ignored": header.extra_columns,
         "had_bom": header.has_bom,
         "run_key": key,
@@ -153,6 +187,7 @@ def run_bronze_to_silver(
         "silver_glob": str(paths.silver_version_dir / "**" / "*.parquet"),
         "quarantine_file": str(paths.quarantine_file),
         "quarantine_tmp": str(paths.quarantine_tmp),
+        "repairs_file": str(paths.repairs_file),
         "staging_dir": str(paths.staging_dir),
         "bronze_path": str(bronze_path),
         "ingest_date": ingest_date,
@@ -177,14 +212,14 @@ def validate_silver(
         docs_dir=settings.data_dir / "quality" / "data_docs",
         max_quarantine_fraction=max_quarantine_fraction,
         memory_limit=settings.duckdb_memory_limit,
+        quarantine_revenue=silver.get("quarantine_revenue"),
+        silver_rows=silver.get("silver_rows"),
     )
     report["run_key"] = silver["run_key"]
     sv.write_json(settings.data_dir / "quality_report.json", report)
     raise_if_failed(report)
-    return _timed(
-        {k: report[k] for k in ("success", "evaluated", "failed", "quarantine_fraction", "data_docs")},
-        started,
-    )
+    keys = ("success", "evaluated", "failed", "warnings", "quarantine_fraction", "data_docs")
+    return _timed({k: report[k] for k in keys}, started)
 
 
 def publish_silver(silver: dict[str, Any]) -> dict[str, Any]:
@@ -236,9 +271,10 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
         for name in names:
             con.execute(f'create table main."{name}" as select * from build.{GOLD_SCHEMA}."{name}"')
             tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
-            # Sorted, so that the same gold always exports to the same bytes.
-            ordered = f'(select * from main."{name}" order by all)'
-            con.execute(f"copy {ordered} to '{export_dir / (name + '.csv')}' (header)")
+            order = EXPORT_ORDER.get(name, "all")
+            ordered = f'(select * from main."{name}" order by {order})'
+            safe = f'(select {csv_safe_select(con, name)} from main."{name}" order by {order})'
+            con.execute(f"copy {safe} to '{export_dir / (name + '.csv')}' (header)")
             con.execute(f"copy {ordered} to '{export_dir / (name + '.parquet')}' (format parquet)")
         con.execute(
             "create table main._pipeline_refresh as select ? as run_key, ?::timestamptz as refreshed_at",
@@ -306,20 +342,39 @@ def write_run_report(
             "gold_tables": stages.get("gold", {}).get("tables"),
         },
         "quarantine_by_reason": silver.get("quarantine_by_reason", {}),
+        "quarantine": {
+            "lines": silver.get("quarantined_lines"),
+            "revenue": silver.get("quarantine_revenue"),
+            "lines_with_sales": silver.get("quarantine_lines_with_revenue"),
+            "by_reason": silver.get("quarantine_by_reason", {}),
+            "file": silver.get("quarantine_file"),
+        },
+        "repairs": {
+            "total": sum((silver.get("repairs_by_rule") or {}).values()),
+            "by_rule": silver.get("repairs_by_rule") or {},
+            "file": silver.get("repairs_file"),
+        },
+        "warnings": {
+            "total": sum((silver.get("warnings_by_rule") or {}).values()),
+            "by_rule": silver.get("warnings_by_rule") or {},
+            "file": silver.get("repairs_file"),
+        },
         "conservation": silver.get("conservation"),
         "quality": {
             "success": quality.get("success"),
             "evaluated": quality.get("evaluated"),
             "failed": quality.get("failed"),
+            "warnings": quality.get("warnings"),
             "data_docs": quality.get("data_docs"),
             "expectations": [
-                {k: x[k] for k in ("expectation", "column", "success", "observed")}
+                {k: x.get(k) for k in ("expectation", "column", "success", "severity", "observed")}
                 for x in quality.get("expectations", [])
             ],
         },
         "outputs": {
             "silver": str(settings.lake_dir / "silver" / "sales"),
             "quarantine": silver.get("quarantine_file"),
+            "repairs": silver.get("repairs_file"),
             "gold_database": str(settings.published_path),
             "gold_exports": str(settings.gold_dir),
             "quality_report": str(quality_path),
@@ -342,10 +397,17 @@ def write_run_report(
         "bronze_lines": report["rows"]["bronze_lines"],
         "silver_rows": report["rows"]["silver"],
         "quarantined": report["rows"]["quarantine"],
+        "quarantine_revenue": report["quarantine"]["revenue"],
+        "repairs": report["repairs"]["total"],
+        "warnings": report["warnings"]["total"],
         "quality_success": report["quality"]["success"],
         "conservation_holds": (report["conservation"] or {}).get("holds"),
     }
     with open(settings.data_dir / "etl_pipeline.log", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(line) + "\n")
+    from include.sales_analyzer.summary import summary_lines
+
+    for text in summary_lines(report):
+        log.info("%s", text)
     log.info("run report: %s", settings.data_dir / "run_report.json")
     return report

@@ -43,7 +43,11 @@ def _allow_duckdb_persisted_connection() -> None:
 
 
 def build_expectations(contract: Contract | None = None, max_quarantine_fraction: float | None = None):
-    """The suite's expectations for silver rows, from the contract's columns and rules."""
+    """The suite's expectations for silver rows, from the contract's columns, rules and severities.
+
+    A rule whose contract severity is `warn` becomes a GX expectation of severity "warning":
+    it still runs and reports its observed count, but does not fail the gate.
+    """
     import great_expectations as gx
 
     contract = contract or load_contract()
@@ -54,12 +58,24 @@ def build_expectations(contract: Contract | None = None, max_quarantine_fraction
     for key in contract.key:
         out.append(e.ExpectColumnValuesToBeUnique(column=key))
     for c in contract.columns:
+
+        def level(rule: str) -> str:
+            return "warning" if c.severity(rule) == "warn" else "critical"  # noqa: B023
+
         if c.required:
-            out.append(e.ExpectColumnValuesToNotBeNull(column=c.name))
+            out.append(e.ExpectColumnValuesToNotBeNull(column=c.name, severity=level("required")))
         if c.max_length:
-            out.append(e.ExpectColumnValueLengthsToBeBetween(column=c.name, max_value=c.max_length))
+            out.append(
+                e.ExpectColumnValueLengthsToBeBetween(
+                    column=c.name, max_value=c.max_length, severity=level("max_length")
+                )
+            )
         if c.allowed:
-            out.append(e.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.allowed)))
+            out.append(
+                e.ExpectColumnValuesToBeInSet(
+                    column=c.name, value_set=list(c.allowed), severity=level("allowed")
+                )
+            )
         if c.pattern:
             # GX has no regex support for the DuckDB dialect, so the pattern rule is a
             # GX UnexpectedRowsExpectation written in the engine's own SQL.
@@ -72,14 +88,26 @@ def build_expectations(contract: Contract | None = None, max_quarantine_fraction
                         f"select {c.name} from {{batch}} where {c.name} is not null "
                         f"and not regexp_matches({c.name}, '{pattern}')"
                     ),
+                    severity=level("pattern"),
                 )
             )
         if c.min is not None or c.max is not None:
-            out.append(e.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min, max_value=c.max))
+            rule = "min" if c.min is not None else "max"
+            out.append(
+                e.ExpectColumnValuesToBeBetween(
+                    column=c.name, min_value=c.min, max_value=c.max, severity=level(rule)
+                )
+            )
+        if c.earliest:
+            out.append(
+                e.ExpectColumnValuesToBeBetween(
+                    column=c.name, min_value=c.earliest, severity=level("earliest")
+                )
+            )
         if c.not_before:
             out.append(
                 e.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=c.name, column_B=c.not_before, or_equal=True
+                    column_A=c.name, column_B=c.not_before, or_equal=True, severity=level("not_before")
                 )
             )
     return out
@@ -114,7 +142,7 @@ def _summarize(result: Any) -> list[dict[str, Any]]:
         res = r.result or {}
         observed = res.get("observed_value")
         if observed is None and "unexpected_count" in res:
-            observed = f"{res['unexpected_count']} unexpected ({res.get('unexpected_percent', 0):.4g}%)"
+            observed = f"{res['unexpected_count']} unexpected ({res.get('unexpected_percent') or 0:.4g}%)"
         sample = res.get("partial_unexpected_list") or []
         rows.append(
             {
@@ -123,6 +151,7 @@ def _summarize(result: Any) -> list[dict[str, Any]]:
                 "description": cfg.description,
                 "kwargs": {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)},
                 "success": bool(r.success),
+                "severity": str(getattr(cfg, "severity", None) or "critical").rsplit(".", 1)[-1].lower(),
                 "observed": observed,
                 "unexpected_sample": [str(s) for s in sample[:5]],
                 "error": _exception_message(r.exception_info),
@@ -140,12 +169,15 @@ def validate_silver(
     max_quarantine_fraction: float | None = None,
     contract: Contract | None = None,
     memory_limit: str | None = None,
+    quarantine_revenue: str | None = None,
+    silver_rows: int | None = None,
 ) -> dict[str, Any]:
     """Run the suite over the silver Parquet at `silver_glob`; return the report.
 
     DuckDB runs under `memory_limit` (default SALES_DUCKDB_MEMORY_LIMIT, as silver does).
-
-    Raises QualityGateFailed naming every failed expectation and its observed value.
+    `silver_rows` = 0 (every line quarantined, or a header-only file) is validated over an
+    empty table of the contract's columns, so the gate fails as a gate, not as a read error.
+    `raise_if_failed` then names every failed critical expectation and its observed value.
     """
     import duckdb
     import great_expectations as gx
@@ -160,10 +192,14 @@ def validate_silver(
     db = work_dir / "quality.duckdb"
     db.unlink(missing_ok=True)
     with duckdb.connect(str(db), config=duckdb_config) as con:
-        glob = silver_glob.replace("'", "''")
-        con.execute(
-            f"create view silver_sales as select * from read_parquet('{glob}', hive_partitioning = true)"
-        )
+        if silver_rows == 0:
+            columns = ", ".join(f"null::{sql_type} as {name}" for name, sql_type in contract.silver_columns)
+            con.execute(f"create table silver_sales as select {columns} limit 0")
+        else:
+            glob = silver_glob.replace("'", "''")
+            con.execute(
+                f"create view silver_sales as select * from read_parquet('{glob}', hive_partitioning = true)"
+            )
         fraction = quarantined_lines / record_lines if record_lines else 1.0
         con.execute(
             "create table load_stats as select ? as record_lines, ? as quarantined_lines, "
@@ -222,30 +258,56 @@ def validate_silver(
     expectations: list[dict[str, Any]] = []
     for run_result in result.run_results.values():
         expectations.extend(_summarize(run_result))
-    failed = [x for x in expectations if not x["success"]]
+    failed = [x for x in expectations if not x["success"] and x["severity"] == "critical"]
+    warned = [x for x in expectations if not x["success"] and x["severity"] != "critical"]
     index = docs_dir / "index.html"
     report = {
         "suite": SUITE_NAME,
         "success": not failed,
         "evaluated": len(expectations),
         "failed": len(failed),
+        "warnings": len(warned),
+        "record_lines": record_lines,
+        "quarantined_lines": quarantined_lines,
+        "quarantine_revenue": quarantine_revenue,
+        "silver_rows": silver_rows,
         "quarantine_fraction": fraction,
         "max_quarantine_fraction": threshold,
         "data_docs": str(index) if index.exists() else None,
         "expectations": expectations,
     }
-    for x in failed:
-        log.warning("expectation failed: %s on %s, observed %s", x["expectation"], x["column"], x["observed"])
-    log.info("quality gate: %d expectations, %d failed", len(expectations), len(failed))
+    for x in failed + warned:
+        log.warning(
+            "expectation %s: %s on %s, observed %s",
+            "failed" if x in failed else "warned",
+            x["expectation"],
+            x["column"],
+            x["observed"],
+        )
+    log.info(
+        "quality gate: %d expectations, %d failed, %d warned", len(expectations), len(failed), len(warned)
+    )
     return report
 
 
 def raise_if_failed(report: dict[str, Any]) -> None:
     """Fail with a message that names each failed expectation and what was observed."""
-    failed = [x for x in report["expectations"] if not x["success"]]
+    failed = [
+        x for x in report["expectations"] if not x["success"] and x.get("severity", "critical") == "critical"
+    ]
     if not failed:
         return
     lines = [f"quality gate failed: {len(failed)} of {report['evaluated']} expectations not met"]
+    if report.get("record_lines") is not None:
+        from include.sales_analyzer.summary import money
+
+        held = report.get("quarantine_revenue")
+        lines.append(
+            f"- {report.get('silver_rows', '?')} rows in silver; {report.get('quarantined_lines', 0):,} of "
+            f"{report['record_lines']:,} record lines quarantined ({report['quarantine_fraction']:.2%}, "
+            f"limit {report['max_quarantine_fraction']:.2%})"
+            + (f", holding {money(held)} of sales" if held is not None else "")
+        )
     for x in failed:
         where = f" on {x['column']}" if x["column"] else ""
         detail = x["error"] or f"observed {x['observed']}"

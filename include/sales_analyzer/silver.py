@@ -38,6 +38,22 @@ def sql_string(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+# DuckDB expands *, ? and [...] in every path it reads (read_csv, read_parquet), so a file
+# named sales[1].csv would read sales1.csv. A bracket class matches its one character
+# literally, which is the only escape DuckDB's glob has.
+_GLOB_ESCAPES = {"[": "[[]", "*": "[*]", "?": "[?]"}
+
+
+def glob_literal(path: Any) -> str:
+    """A path DuckDB reads as exactly that file, never as a pattern."""
+    return "".join(_GLOB_ESCAPES.get(ch, ch) for ch in str(path))
+
+
+def read_path(path: Any) -> str:
+    """A path for a DuckDB read, as a SQL string literal: quoted, glob characters escaped."""
+    return sql_string(glob_literal(path))
+
+
 @dataclass(frozen=True)
 class HeaderInfo:
     """Where each contract column sits in the file, found from its header line."""
@@ -131,6 +147,8 @@ class SilverPaths:
     quarantine_dir: Path
     quarantine_file: Path
     quarantine_tmp: Path
+    repairs_file: Path
+    repairs_tmp: Path
 
     @property
     def lines_file(self) -> Path:
@@ -151,6 +169,8 @@ class SilverPaths:
             quarantine_dir=qdir,
             quarantine_file=qdir / "quarantine.parquet",
             quarantine_tmp=staging / "quarantine.parquet",
+            repairs_file=qdir / "repairs.parquet",
+            repairs_tmp=staging / "repairs.parquet",
         )
 
 
@@ -165,6 +185,53 @@ def _environment() -> Environment:
     return env
 
 
+def _date_parts(strptime_format: str) -> dict[str, int]:
+    """1-based offsets of %d and %m in values of a fixed-width date format such as %d/%m/%Y."""
+    widths = {"%d": 2, "%m": 2, "%Y": 4}
+    offsets, pos, i = {}, 1, 0
+    while i < len(strptime_format):
+        token = strptime_format[i : i + 2]
+        if token in widths:
+            offsets[token] = pos
+            pos, i = pos + widths[token], i + 2
+        else:
+            pos, i = pos + 1, i + 1
+    return offsets
+
+
+def date_vote_sql(contract: Contract) -> dict[str, str]:
+    """SQL of the per-line votes on the file's date order (see decide_date_order)."""
+    day_first, month_first = [], []
+    for c in contract.columns:
+        if c.type != "date":
+            continue
+        parts = _date_parts(c.strptime_format)
+        if "%d" not in parts or "%m" not in parts:
+            continue
+        v = f"v_{c.name}"
+        day = f"try_cast(substr({v}, {parts['%d']}, 2) as integer)"
+        month = f"try_cast(substr({v}, {parts['%m']}, 2) as integer)"
+        shaped = f"regexp_full_match({v}, {sql_string(c.date_shape)})"
+        day_first.append(f"({shaped} and {day} > 12 and {month} between 1 and 12)")
+        month_first.append(f"({shaped} and {month} > 12 and {day} between 1 and 12)")
+    pair = next((ch for ch in chk.record_checks(contract) if ch.kind == "max_days_after"), None)
+    fits_declared = fits_swapped = "null"
+    if pair is not None:
+        later, earlier = contract.column(pair.column), contract.column(str(pair.extra))
+        swapped = later.strptime_format.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
+        fits_declared = f"(t_{later.name} - t_{earlier.name}) between 0 and {pair.arg}"
+        fits_swapped = (
+            f"(try_strptime(v_{later.name}, {sql_string(swapped)})::date"
+            f" - try_strptime(v_{earlier.name}, {sql_string(swapped)})::date) between 0 and {pair.arg}"
+        )
+    return {
+        "day_first": "coalesce(" + " or ".join(day_first or ["false"]) + ", false)",
+        "month_first": "coalesce(" + " or ".join(month_first or ["false"]) + ", false)",
+        "fits_declared": fits_declared,
+        "fits_swapped": fits_swapped,
+    }
+
+
 def render_silver_sql(
     header: HeaderInfo,
     paths: SilverPaths,
@@ -174,7 +241,7 @@ def render_silver_sql(
 ) -> str:
     """Render bronze_to_silver.sql for this file's header and this run's paths."""
     contract = contract or load_contract()
-    record_checks = chk.record_checks(contract)
+    quarantine_checks = chk.quarantine_checks(contract)
     columns = []
     for c in contract.columns:
         shape = None
@@ -185,34 +252,46 @@ def render_silver_sql(
         columns.append(
             {
                 "name": c.name,
+                "source": c.source,
                 "type": c.type,
                 "sql_type": c.sql_type,
                 "position": header.positions[c.name],
                 "shape": shape,
                 "date_shape": c.date_shape if c.type == "date" else None,
                 "strptime_format": c.strptime_format if c.type == "date" else None,
+                "repairs": [asdict(r) | {"description": r.description} for r in c.repair],
             }
         )
     n = header.n_named
-    reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [ch.code for ch in record_checks]
-    reason_columns = ["", "", ""] + [ch.source for ch in record_checks]
-    expectations = chk.line_expectations(n, len(header.names)) + [ch.expected for ch in record_checks]
+    reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [
+        ch.code for ch in quarantine_checks
+    ]
+    reason_columns = ["", "", ""] + [ch.source for ch in quarantine_checks]
+    expectations = chk.line_expectations(n, len(header.names)) + [ch.expected for ch in quarantine_checks]
     sql_escape = lambda p: str(p).replace("'", "''")  # noqa: E731
+    read_escape = lambda p: sql_escape(glob_literal(p))  # noqa: E731
     return (
         _environment()
         .get_template("silver/bronze_to_silver.sql")
         .render(
-            bronze_path=sql_escape(paths.bronze),
+            bronze_read=read_escape(paths.bronze),
             lines_path=sql_escape(paths.lines_file),
+            lines_read=read_escape(paths.lines_file),
             staging_path=sql_escape(paths.staging_file),
+            staging_read=read_escape(paths.staging_file),
             silver_dir=sql_escape(paths.silver_version_dir),
             quarantine_path=sql_escape(paths.quarantine_tmp),
+            repairs_path=sql_escape(paths.repairs_tmp),
             ingest_date=ingest_date,
             source_name=sql_escape(source_name),
             columns=columns,
-            checks=[asdict(ch) for ch in record_checks],
+            checks=[asdict(ch) for ch in quarantine_checks],
+            warnings=[asdict(ch) for ch in chk.warn_checks(contract)],
+            whitespace_rule=chk.WHITESPACE_REPAIR,
+            whitespace_expected="runs of whitespace collapsed to one space, value trimmed",
+            revenue_column=contract.revenue_column,
+            date_votes=date_vote_sql(contract),
             n_named=n,
-            header_width=len(header.names),
             csv_field=chk.CSV_FIELD,
             csv_line=chk.CSV_LINE,
             reasons=reasons,
@@ -242,29 +321,35 @@ def count_lines(path: Path) -> int:
 
 
 def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
-    """Count lines per kind, silver rows and quarantine reasons from the files written."""
-    staging = sql_string(paths.staging_file)
+    """Count lines per kind, silver rows, quarantine reasons and revenue, repairs and warnings."""
+    staging = read_path(paths.staging_file)
     kinds = dict(
         con.execute(f"select line_kind, count(*) from read_parquet({staging}) group by 1").fetchall()
     )
-    silver_glob = sql_string(paths.silver_version_dir / "**" / "*.parquet")
+    silver_glob = sql_string(glob_literal(paths.silver_version_dir) + "/**/*.parquet")
     has_silver = any(paths.silver_version_dir.rglob("*.parquet"))
-    silver_rows = (
-        con.execute(f"select count(*) from read_parquet({silver_glob})").fetchone()[0] if has_silver else 0
-    )
-    partitions = (
+    silver_rows, partitions = (
         con.execute(
-            f"select count(distinct (order_year, order_month)) from read_parquet({silver_glob})"
-        ).fetchone()[0]
+            f"select count(*), count(distinct (order_year, order_month)) from read_parquet({silver_glob})"
+        ).fetchone()
         if has_silver
-        else 0
+        else (0, 0)
     )
-    q = sql_string(paths.quarantine_tmp)
+    q = read_path(paths.quarantine_tmp)
     by_reason = dict(
         con.execute(
             f"select reason, count(*) from read_parquet({q}) group by 1 order by 2 desc, 1"
         ).fetchall()
     )
+    revenue, with_revenue = con.execute(
+        f"select coalesce(sum(revenue), 0)::varchar, count(revenue) from read_parquet({q})"
+    ).fetchone()
+    findings = con.execute(
+        f"select action, rule, count(*) from read_parquet({read_path(paths.repairs_tmp)}) "
+        "group by 1, 2 order by 3 desc, 2"
+    ).fetchall()
+    repairs = {rule: n for action, rule, n in findings if action == chk.REPAIR}
+    warnings = {rule: n for action, rule, n in findings if action == chk.WARN}
     return {
         "lines_read": sum(kinds.values()),
         "header_lines": kinds.get("header", 0),
@@ -274,7 +359,60 @@ def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
         "silver_partitions": partitions,
         "quarantined_lines": sum(by_reason.values()),
         "quarantine_by_reason": by_reason,
+        "quarantine_revenue": revenue,
+        "quarantine_lines_with_revenue": with_revenue,
+        "repairs_by_rule": repairs,
+        "warnings_by_rule": warnings,
     }
+
+
+def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = None) -> dict[str, int]:
+    """Decide the whole file's date order from every record's votes; stop if it is not the contract's.
+
+    Ambiguous dates (both parts 12 or less) are never guessed line by line: the file is
+    month-first when its month-first proofs (a second part above 12) outnumber its day-first
+    proofs, or when nothing proves either order and the dates make plausible (order, ship)
+    pairs more often read month-first. A few month-first-looking dates in a day-first file
+    are single bad values: those lines fail their date rule and are quarantined.
+    """
+    contract = contract or load_contract()
+    staging = read_path(paths.staging_file)
+    day, month, fits, fits_swapped = con.execute(
+        "select count(*) filter (day_first_proof), count(*) filter (month_first_proof), "
+        "count(*) filter (fits_declared_order), count(*) filter (fits_swapped_order) "
+        f"from read_parquet({staging}) where line_kind = 'record'"
+    ).fetchone()
+    votes = {
+        "day_first_proofs": day,
+        "month_first_proofs": month,
+        "fit_declared": fits,
+        "fit_swapped": fits_swapped,
+    }
+    if (month > day) or (day == 0 and month == 0 and fits_swapped > fits):
+        proof = "month_first_proof" if month else "fits_swapped_order and not fits_declared_order"
+        examples = con.execute(
+            f"select s.source_line, l.raw_line from read_parquet({staging}) as s "
+            f"join (select file_row_number + 1 as source_line, raw_line "
+            f"from read_parquet({read_path(paths.lines_file)}, file_row_number = true)) as l "
+            f"using (source_line) where s.{proof} order by 1 limit 3"
+        ).fetchall()
+        shown = "; ".join(f"line {n}: {raw[:90]}" for n, raw in examples)
+        formats = sorted({c.format or "dd/mm/yyyy" for c in contract.columns if c.type == "date"})
+        why = (
+            f"{month:,} lines have a date whose second part is above 12, "
+            f"{day:,} one whose first part is"
+            if month
+            else f"no date proves either order, and {fits_swapped:,} lines hold plausible dates read "
+            f"month-first against {fits:,} read day-first"
+        )
+        raise InputFileError(
+            str(paths.bronze),
+            f"the dates are month-first (mm/dd/yyyy): {why}; ambiguous dates are not guessed",
+            value=shown,
+            expected=f"dates as {', '.join(formats)}: convert the file's dates (e.g. re-export "
+            "with a day-first locale) and run again",
+        )
+    return votes
 
 
 def check_conservation(bronze_lines: int, counts: dict[str, Any], source: str) -> dict[str, Any]:
@@ -317,8 +455,12 @@ def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
     paths.silver_live.parent.mkdir(parents=True, exist_ok=True)
     swap_symlink(paths.silver_live, paths.silver_version_dir)
     paths.quarantine_dir.mkdir(parents=True, exist_ok=True)
-    if paths.quarantine_tmp.exists():  # a retry after a half-done publish finds it moved
-        os.replace(paths.quarantine_tmp, paths.quarantine_file)
+    for tmp, final in (
+        (paths.quarantine_tmp, paths.quarantine_file),
+        (paths.repairs_tmp, paths.repairs_file),
+    ):
+        if tmp.exists():  # a retry after a half-done publish finds it moved
+            os.replace(tmp, final)
     shutil.rmtree(paths.staging_dir, ignore_errors=True)
     versions = sorted(paths.silver_version_dir.parent.iterdir(), key=lambda p: p.stat().st_mtime)
     live = paths.silver_live.resolve()

@@ -172,7 +172,6 @@ def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
         (good().replace(",42420", ""), (3, "too_few_fields", "", "17")),
         (good(name='"Apple Phone'), (3, "malformed_csv", "", None)),
         (good().replace("08/11/2017", "31/02/2017"), (3, "invalid_date", "Order Date", "31/02/2017")),
-        (good().replace("08/11/2017", "11/16/2017"), (3, "invalid_date", "Order Date", "11/16/2017")),
         (good().replace("08/11/2017", "08/11/2031"), (3, "date_in_future", "Order Date", "08/11/2031")),
         (
             good().replace("11/11/2017", "01/11/2017"),
@@ -185,7 +184,7 @@ def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
         (good(rid="9223372036854775808"), (3, "invalid_integer", "Row ID", "9223372036854775808")),  # type: ignore[arg-type]
         (good(rid=""), (3, "missing_value", "Row ID", None)),  # type: ignore[arg-type]
         (good().replace("CA-2017-152156", ""), (3, "missing_value", "Order ID", None)),
-        (good(name="x" * 100_000), (3, "too_long", "Product Name", "x" * 100_000)),
+        (good(sales="9" * 100_000), (3, "invalid_decimal", "Sales", "9" * 100_000)),
     ],
     ids=[
         "junk-line",
@@ -194,7 +193,6 @@ def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
         "field-too-few",
         "unbalanced-quote",
         "unparseable-date",
-        "month-first-date",
         "future-date",
         "ship-before-order",
         "negative-sales",

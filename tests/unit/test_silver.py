@@ -27,16 +27,22 @@ def test_clean_record_is_typed(tmp_path: Path) -> None:
     ("line", "reason", "column", "value"),
     [
         (good().replace("08/11/2017", "31/02/2017"), "invalid_date", "Order Date", "31/02/2017"),
-        (good().replace("08/11/2017", "11/16/2017"), "invalid_date", "Order Date", "11/16/2017"),
         (good().replace("08/11/2017", "2017-11-08"), "invalid_date", "Order Date", "2017-11-08"),
         (good(sales="-5"), "out_of_range", "Sales", "-5"),
         (good(sales="abc"), "invalid_decimal", "Sales", "abc"),
         (good(sales="1.23456"), "invalid_decimal", "Sales", "1.23456"),
+        (good(sales="12.50001"), "invalid_decimal", "Sales", "12.50001"),
+        (good().replace("08/11/2017", "30/12/1899"), "implausible_date", "Order Date", "30/12/1899"),
+        (good().replace("11/11/2017", "11/11/2999"), "implausible_date", "Ship Date", "11/11/2999"),
+        (
+            good().replace("08/11/2017", "08/11/2027").replace("11/11/2017", "11/11/2027"),
+            "date_in_future",
+            "Order Date",
+            "08/11/2027",
+        ),
         (good(sales="99999999"), "out_of_range", "Sales", "99999999"),
         (good().replace("CG-12520", ""), "missing_value", "Customer ID", None),
         (good().replace("CA-2017-152156", ""), "missing_value", "Order ID", None),
-        (good().replace("CA-2017-152156", "XX-17"), "pattern_mismatch", "Order ID", "XX-17"),
-        (good().replace("Second Class", "Teleport"), "not_allowed", "Ship Mode", "Teleport"),
         (
             good().replace("11/11/2017", "01/11/2017"),
             "ship_date_before_order_date",
@@ -66,6 +72,59 @@ def test_bad_record_is_quarantined_with_its_reason(
         "non_record_lines": 1,
         "holds": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("line", "rule", "column", "value"),
+    [
+        (good(2).replace("CA-2017-152156", "XX-17"), "pattern_mismatch", "Order ID", "XX-17"),
+        (good(2).replace("Second Class", "Teleport"), "not_allowed", "Ship Mode", "Teleport"),
+        (good(2).replace("CG-12520", "Dl-13600"), "pattern_mismatch", "Customer ID", "Dl-13600"),
+        (good(2).replace("Henderson", ""), "missing_value", "City", None),
+        (good(2).replace("South", "Southeast"), "not_allowed", "Region", "Southeast"),
+        (good(2).replace("42420", "ABCDE"), "pattern_mismatch", "Postal Code", "ABCDE"),
+    ],
+)
+def test_a_warned_rule_keeps_the_sale_and_records_the_finding(
+    tmp_path: Path, line: str, rule: str, column: str, value: str | None
+) -> None:
+    out = run_silver(tmp_path, [HEADER, good(1), line])
+    assert [r["row_id"] for r in out["rows"]] == [1, 2]
+    assert out["quarantine"] == []
+    assert out["findings"] == [(3, column, rule, "warn", value, None)]
+    assert out["counts"]["warnings_by_rule"] == {rule: 1}
+
+
+def test_a_four_digit_zip_is_left_padded_and_recorded(tmp_path: Path) -> None:
+    out = run_silver(tmp_path, [HEADER, good(1).replace("42420", "6824"), good(2).replace("42420", "824")])
+    assert [r["postal_code"] for r in out["rows"]] == ["06824", "824"]
+    assert out["findings"] == [
+        (2, "Postal Code", "zip_leading_zero", "repair", "6824", "06824"),
+        (3, "Postal Code", "pattern_mismatch", "warn", "824", None),
+    ]
+    assert out["counts"]["repairs_by_rule"] == {"zip_leading_zero": 1}
+
+
+def test_whitespace_normalisation_is_a_recorded_repair(tmp_path: Path) -> None:
+    out = run_silver(tmp_path, [HEADER, good(1, "Avery\u00a0Durable   Binders"), good(2, " Bush ")])
+    assert [r["product_name"] for r in out["rows"]] == ["Avery Durable Binders", "Bush"]
+    assert out["findings"] == [
+        (2, "Product Name", "whitespace", "repair", "Avery\u00a0Durable   Binders", "Avery Durable Binders"),
+        (3, "Product Name", "whitespace", "repair", " Bush ", "Bush"),
+    ]
+
+
+def test_quarantine_holds_the_revenue_of_lines_whose_sales_parse(tmp_path: Path) -> None:
+    lines = [HEADER, good(1), good(1, sales="10.25"), good(3, sales="x"), good(4, sales="-2.5")]
+    out = run_silver(tmp_path, lines)
+    assert out["counts"]["quarantine_by_reason"] == {
+        "duplicate_row_id": 1,
+        "invalid_decimal": 1,
+        "out_of_range": 1,
+    }
+    # 10.25 + (-2.5): the unparsable "x" holds no readable amount
+    assert Decimal(out["counts"]["quarantine_revenue"]) == Decimal("7.75")
+    assert out["counts"]["quarantine_lines_with_revenue"] == 2
 
 
 def test_text_quirks_are_cleaned_not_rejected(tmp_path: Path) -> None:
@@ -102,11 +161,22 @@ def test_content_duplicates_with_distinct_row_ids_are_kept(tmp_path: Path) -> No
 
 def test_damaged_file_layout(tmp_path: Path) -> None:
     """Trailing empty columns, CRLF, a BOM, blank lines and junk lines at the end."""
-    lines = [HEADER + ",,,", good(1) + ",,,", "", good(2) + ",,,", "   ", ",,,,,,,,,,,,,,,,,,,123.45,"]
+    lines = [
+        HEADER + ",,,",
+        good(1) + ",,,",
+        "",
+        good(2) + ",,,",
+        "   ",
+        ",,,,,,,,,,,,,,,,,,,123.45,",
+        good(3) + ",,",  # one trailing empty field fewer than the header: still a record
+        good(4),  # none at all
+        good(5) + ",,,,,,",  # more empty fields than the header: still a record
+        ",,,,,,,,,,,,,,,,,,,,",  # a spreadsheet's empty row: a blank line
+    ]
     out = run_silver(tmp_path, lines, newline="\r\n", bom=True)
-    assert [r["row_id"] for r in out["rows"]] == [1, 2]
+    assert [r["row_id"] for r in out["rows"]] == [1, 2, 3, 4, 5]
     assert [(q[0], q[1]) for q in out["quarantine"]] == [(6, "too_many_fields")]
-    assert out["counts"]["blank_lines"] == 2
+    assert out["counts"]["blank_lines"] == 3
     assert out["law"]["holds"]
 
 
@@ -167,14 +237,17 @@ def test_line_numbers_are_physical_on_a_file_read_in_parallel(tmp_path: Path) ->
         lines.append(good(rid, name=name))
         expected[rid] = len(lines)
     lines.append(good(77_777))  # a duplicate Row ID near the end
-    lines.append(good(100_001).replace("Bookcases", "Teleporters"))
+    lines.append(good(100_001, sales="abc"))
+    lines.append(good(100_002).replace("Bookcases", "Teleporters"))  # a warning, kept
+    expected[100_002] = len(lines)
     out = run_silver(tmp_path, lines, newline="\r\n")
     assert out["law"]["holds"]
     got = {r["row_id"]: r["source_line"] for r in out["rows"]}
     assert got == expected
     assert [(q[0], q[1]) for q in out["quarantine"]] == [
-        (len(lines) - 1, "duplicate_row_id"),
-        (len(lines), "not_allowed"),
+        (len(lines) - 2, "duplicate_row_id"),
+        (len(lines) - 1, "invalid_decimal"),
     ]
+    assert [f[:3] for f in out["findings"]] == [(len(lines), "Sub-Category", "not_allowed")]
     assert out["quarantine"][0][5] == good(77_777)
     assert out["rows"][6]["product_name"] == 'Bookcase, "oak", 2 shelves'

@@ -15,23 +15,38 @@
     fields[{{ c.position }}]
 {%- endmacro %}
 
-{%- macro cleaned(c) -%}
-    {%- set unquoted -%}
+{%- macro unquoted(c) -%}
     case
         when starts_with({{ field(c) }}, '"')
             then replace({{ field(c) }}[2:-2], '""', '"')
         else {{ field(c) }}
     end
-    {%- endset -%}
+{%- endmacro %}
+
+{%- macro normalised(c) -%}
     {%- if c.type == 'string' -%}
     {#- collapse runs of whitespace (RE2 \s = [\t\n\f\r ], and no-break space);
         only lines holding such a run or such a character (needs_ws) pay for the regex #}
     nullif(trim(case
-        when needs_ws then regexp_replace({{ unquoted }}, '[\s\x{00A0}]+', ' ', 'g')
-        else {{ unquoted }}
+        when needs_ws then regexp_replace(u_{{ c.name }}, '[\s\x{00A0}]+', ' ', 'g')
+        else u_{{ c.name }}
     end), '')
     {%- else -%}
-    nullif(trim({{ unquoted }}, ' ' || chr(9) || chr(160)), '')
+    nullif(trim(u_{{ c.name }}, ' ' || chr(9) || chr(160)), '')
+    {%- endif -%}
+{%- endmacro %}
+
+{%- macro repaired(c) -%}
+    {%- if c.repairs -%}
+    case
+    {%- for r in c.repairs %}
+        when regexp_full_match(n_{{ c.name }}, {{ r.when | sql_string }})
+            then lpad(n_{{ c.name }}, {{ r.width }}, {{ r.fill | sql_string }})
+    {%- endfor %}
+        else n_{{ c.name }}
+    end
+    {%- else -%}
+    n_{{ c.name }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -67,13 +82,28 @@
     t_{{ ch.column }} < {{ ch.arg }}
     {%- elif ch.kind == 'max' -%}
     t_{{ ch.column }} > {{ ch.arg }}
+    {%- elif ch.kind == 'earliest' -%}
+    t_{{ ch.column }} < date '{{ ch.arg }}'
     {%- elif ch.kind == 'not_before' -%}
     t_{{ ch.column }} < t_{{ ch.arg }}
+    {%- elif ch.kind == 'max_days_after' -%}
+    t_{{ ch.column }} > t_{{ ch.extra }} + {{ ch.arg }}
     {%- elif ch.kind == 'not_after' -%}
     t_{{ ch.column }} > date '{{ ingest_date }}'
     {%- elif ch.kind == 'max_length' -%}
     length(v_{{ ch.column }}) > {{ ch.arg }}
     {%- endif -%}
+{%- endmacro %}
+
+{%- macro finding(source, rule, action, before, after, expected) -%}
+    {
+        'column_name': {{ source | sql_string }},
+        'rule': {{ rule | sql_string }},
+        'action': '{{ action }}',
+        'value_before': {{ before }},
+        'value_after': {{ after }}::varchar,
+        'expected': {{ expected | sql_string }}
+    }
 {%- endmacro %}
 
 set preserve_insertion_order = true;
@@ -83,7 +113,7 @@ set preserve_insertion_order = true;
 copy (
     select rtrim(line, chr(13)) as raw_line
     from read_csv(
-        '{{ bronze_path }}',
+        '{{ bronze_read }}',
         columns = {'line': 'VARCHAR'},
         delim = chr(0),
         quote = '',
@@ -100,7 +130,8 @@ select
     raw_line,
     case
         when file_row_number = 0 then 'header'
-        when raw_line is null or trim(raw_line) = '' then 'blank'
+        -- nothing but spaces and commas (a spreadsheet's empty row) is a blank line
+        when raw_line is null or trim(replace(raw_line, ',', '')) = '' then 'blank'
         else 'record'
     end as line_kind,
     coalesce(contains(raw_line, '"'), false) as has_quotes,
@@ -118,7 +149,7 @@ select
             then regexp_extract_all(raw_line || ',', '{{ csv_field }}', 1)
         else string_split(raw_line, ',')
     end as fields
-from read_parquet('{{ lines_path }}', file_row_number = true);
+from read_parquet('{{ lines_read }}', file_row_number = true);
 
 create or replace temp view bronze_values as
 select
@@ -135,17 +166,40 @@ select
         else false
     end as extra_values,
 {%- for c in columns %}
-    {{ cleaned(c) }} as v_{{ c.name }}{{ "," if not loop.last }}
+    {{ unquoted(c) }} as u_{{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
 from bronze_fields;
+
+create or replace temp view bronze_normalised as
+select
+    *,
+{%- for c in columns %}
+    {{ normalised(c) }} as n_{{ c.name }}{{ "," if not loop.last }}
+{%- endfor %}
+from bronze_values;
+
+create or replace temp view bronze_repaired as
+select
+    *,
+{%- for c in columns %}
+    {{ repaired(c) }} as v_{{ c.name }}{{ "," if not loop.last }}
+{%- endfor %}
+from bronze_normalised;
 
 create or replace temp view bronze_typed as
 select
     *,
 {%- for c in columns %}
-    {{ typed(c) }} as t_{{ c.name }}{{ "," if not loop.last }}
+    {{ typed(c) }} as t_{{ c.name }},
 {%- endfor %}
-from bronze_values;
+    -- The file's date order is decided for the whole file (silver.decide_date_order): a
+    -- line votes day-first when a date's first part cannot be a month, month-first when its
+    -- second part cannot; and whether its dates make a plausible pair read either way.
+    {{ date_votes.day_first }} as day_first_proof,
+    {{ date_votes.month_first }} as month_first_proof,
+    {{ date_votes.fits_declared }} as fits_declared_order,
+    {{ date_votes.fits_swapped }} as fits_swapped_order
+from bronze_repaired;
 
 create or replace temp view bronze_checked as
 select
@@ -153,10 +207,8 @@ select
     case
         when line_kind <> 'record' then null
         when malformed then 1
-        -- a line has the header's width, or its named columns only (no trailing
-        -- empty columns); anything shorter lost a field
+        -- every named field must be there; empty fields after them may be, in any number
         when n_fields < {{ n_named }} then 2
-        when n_fields < {{ header_width }} and n_fields <> {{ n_named }} then 2
         when extra_values then 3
 {%- for ch in checks %}
         when {{ failed(ch) }} then {{ loop.index + 3 }}
@@ -177,8 +229,35 @@ copy (
 {%- endfor %}
         end as reason_value,
 {%- for c in columns %}
-        t_{{ c.name }} as {{ c.name }}{{ "," if not loop.last }}
+        t_{{ c.name }} as {{ c.name }},
 {%- endfor %}
+        -- repairs and warnings of a line that is kept: one struct per finding
+        case
+            when line_kind = 'record' and check_no is null then list_filter([
+{%- for c in columns %}
+                case
+                    when n_{{ c.name }} <> u_{{ c.name }}
+                        then {{ finding(c.source, whitespace_rule, 'repair', 'u_' ~ c.name, 'n_' ~ c.name, whitespace_expected) }}
+                end,
+{%- for r in c.repairs %}
+                case
+                    when v_{{ c.name }} <> n_{{ c.name }}
+                        then {{ finding(c.source, r.rule, 'repair', 'n_' ~ c.name, 'v_' ~ c.name, r.description) }}
+                end,
+{%- endfor %}
+{%- endfor %}
+{%- for ch in warnings %}
+                case
+                    when {{ failed(ch) }}
+                        then {{ finding(ch.source, ch.code, 'warn', 'v_' ~ ch.column, 'null', ch.expected) }}
+                end{{ "," if not loop.last }}
+{%- endfor %}
+            ], lambda x: x is not null)
+        end as findings,
+        case when line_kind = 'record' then day_first_proof end as day_first_proof,
+        case when line_kind = 'record' then month_first_proof end as month_first_proof,
+        case when line_kind = 'record' then fits_declared_order end as fits_declared_order,
+        case when line_kind = 'record' then fits_swapped_order end as fits_swapped_order
     from bronze_checked
 ) to '{{ staging_path }}' (format parquet, compression lz4_raw);
 
@@ -186,7 +265,7 @@ create or replace temp table first_lines as
 select
     row_id,
     min(source_line) as first_line
-from read_parquet('{{ staging_path }}')
+from read_parquet('{{ staging_read }}')
 where line_kind = 'record' and check_no is null
 group by row_id
 having count(*) > 1;
@@ -199,7 +278,7 @@ copy (
         s.source_line,
         year(s.order_date)::integer as order_year,
         month(s.order_date)::integer as order_month
-    from read_parquet('{{ staging_path }}') as s
+    from read_parquet('{{ staging_read }}') as s
     left join first_lines as f on s.row_id = f.row_id
     where
         s.line_kind = 'record'
@@ -237,8 +316,10 @@ select
             then 'a Row ID not seen before (first seen on line '
             || f.first_line || ')'
         else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
-    end as expected
-from read_parquet('{{ staging_path }}') as s
+    end as expected,
+    -- the line's amount when its field parses: the revenue quarantine holds
+    s.{{ revenue_column }} as revenue
+from read_parquet('{{ staging_read }}') as s
 left join first_lines as f
     on s.row_id = f.row_id and s.source_line <> f.first_line
 where
@@ -254,13 +335,40 @@ copy (
         q.reason,
         q.column_name,
         q.value,
-        q.expected
+        q.expected,
+        q.revenue
     from quarantined as q
     inner join (
         select
             file_row_number + 1 as source_line,
             raw_line
-        from read_parquet('{{ lines_path }}', file_row_number = true)
+        from read_parquet('{{ lines_read }}', file_row_number = true)
     ) as l on q.source_line = l.source_line
     order by q.source_line
 ) to '{{ quarantine_path }}' (format parquet, compression zstd);
+
+-- Every repair and warning on a row that is in silver: line, column, value before and
+-- after (or the finding), and the rule, for the run's repairs table.
+copy (
+    select
+        '{{ ingest_date }}'::date as ingest_date,
+        '{{ source_name }}' as source_file,
+        k.source_line,
+        k.finding.column_name as column_name,
+        k.finding.rule as rule,
+        k.finding.action as action,
+        k.finding.value_before as value_before,
+        k.finding.value_after as value_after,
+        k.finding.expected as expected
+    from (
+        select
+            s.source_line,
+            unnest(s.findings) as finding
+        from read_parquet('{{ staging_read }}') as s
+        left join first_lines as f on s.row_id = f.row_id
+        where
+            len(s.findings) > 0
+            and (f.first_line is null or s.source_line = f.first_line)
+    ) as k
+    order by k.source_line, k.finding.column_name, k.finding.rule
+) to '{{ repairs_path }}' (format parquet, compression zstd);

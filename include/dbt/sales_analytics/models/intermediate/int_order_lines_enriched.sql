@@ -11,9 +11,11 @@ enriched as (
     select
         order_lines.*,
         {{ dbt.datediff('order_date', 'ship_date', 'day') }} as days_to_ship,
+        -- a missing descriptive field is a warning in the contract: the key stays defined
         {{ dbt.hash(dbt.concat([
-            "country", "'|'", "state", "'|'", "city", "'|'",
-            "coalesce(postal_code, '')", "'|'", "region"
+            "coalesce(country, '')", "'|'", "coalesce(state, '')", "'|'",
+            "coalesce(city, '')", "'|'", "coalesce(postal_code, '')", "'|'",
+            "coalesce(region, '')"
         ])) }} as geography_key
     from order_lines
 
