@@ -13,7 +13,7 @@ from typing import Any
 def money(value: Any) -> str:
     """$1,234.56 from a Decimal, a number or its text (None: $0.00)."""
     amount = Decimal(str(value or 0)).quantize(Decimal("0.01"))
-    return f"${amount:,.2f}"
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
 def _by_rule(counts: dict[str, int]) -> str:

@@ -247,6 +247,8 @@ def test_quality_gate(app: AppTest, gold_dir: Path) -> None:
     assert shown["Result"][0] == ("passed" if report["success"] else "failed")
     assert shown["Expectations evaluated"][0] == str(report["evaluated"])
     assert shown["Failed"][0] == str(report["failed"])
+    assert shown["Warnings"][0] == str(report["warnings"])
+    assert set(expectations["severity"]) <= {"critical", "warning"}
     assert Counter(expectations["expectation"]) == Counter(x["expectation"] for x in report["expectations"])
     assert any("Data Docs" in m.value for m in at.markdown)
 
@@ -263,7 +265,15 @@ def test_quarantine_browser(app: AppTest, gold_dir: Path) -> None:
             "select source_line from read_parquet(?) where reason = 'invalid_date' order by 1", [path]
         ).df()
         every_line = con.execute("select source_line from read_parquet(?) order by 1", [path]).df()
-    reasons, lines = tables(at)
+        held = con.execute("select coalesce(sum(revenue), 0) from read_parquet(?)", [path]).fetchone()[0]
+        findings = con.execute(
+            "select action, rule, column_name, count(*) as values from read_parquet(?) group by all",
+            [path.replace("quarantine.parquet", "repairs.parquet")],
+        ).df()
+    reasons, lines, finding_counts, repairs = tables(at)
+    assert metrics(at)["Revenue held"][0] == ("-" if held < 0 else "") + f"${abs(held):,.2f}"
+    same(finding_counts, findings, ["action", "rule", "column_name"])
+    assert len(repairs) == min(int(findings["values"].sum()), 1000)
 
     same(reasons, by_reason, ["reason"])
     report = json.loads((gold_dir / "run_report.json").read_text())

@@ -8,7 +8,17 @@ from typing import Any
 
 import pandas as pd
 
-QUARANTINE_COLUMNS = ["source_line", "reason", "column_name", "value", "expected", "raw_line", "source_file"]
+QUARANTINE_COLUMNS = [
+    "source_line",
+    "reason",
+    "column_name",
+    "value",
+    "expected",
+    "revenue",
+    "raw_line",
+    "source_file",
+]
+REPAIRS_COLUMNS = ["source_line", "action", "rule", "column_name", "value_before", "value_after", "expected"]
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -53,6 +63,7 @@ def expectations(report: dict[str, Any]) -> pd.DataFrame:
     records = [
         {
             "success": x.get("success"),
+            "severity": x.get("severity", "critical"),
             "expectation": x.get("expectation"),
             "column": x.get("column"),
             "observed": _text(x.get("observed")),
@@ -64,7 +75,16 @@ def expectations(report: dict[str, Any]) -> pd.DataFrame:
     ]
     frame = pd.DataFrame(
         records,
-        columns=["success", "expectation", "column", "observed", "kwargs", "unexpected_sample", "error"],
+        columns=[
+            "success",
+            "severity",
+            "expectation",
+            "column",
+            "observed",
+            "kwargs",
+            "unexpected_sample",
+            "error",
+        ],
     )
     return frame.sort_values("success", kind="stable", key=lambda s: s.astype(bool)).reset_index(drop=True)
 
@@ -144,6 +164,22 @@ def read_quarantine(path: Path) -> pd.DataFrame:
         if column not in frame:
             frame[column] = None
     return frame.sort_values("source_line", ignore_index=True)
+
+
+def read_repairs(path: Path) -> pd.DataFrame:
+    """The repairs and warnings of one run's silver rows (repairs.parquet), in line order."""
+    if not path.exists():
+        return pd.DataFrame(columns=REPAIRS_COLUMNS)
+    frame = pd.read_parquet(path)
+    return frame.sort_values(["source_line", "column_name", "rule"], ignore_index=True)[REPAIRS_COLUMNS]
+
+
+def finding_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Repairs and warnings per action, rule and column, most frequent first."""
+    if frame.empty:
+        return pd.DataFrame(columns=["action", "rule", "column_name", "values"])
+    counts = frame.groupby(["action", "rule", "column_name"]).size().reset_index(name="values")
+    return counts.sort_values(["values", "rule"], ascending=[False, True], ignore_index=True)
 
 
 def reason_counts(frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from include.sales_analyzer.app import reports, ui
+from include.sales_analyzer.summary import summary_lines
 
 data_dir = ui.data_dir()
 report = reports.quality_report(data_dir)
@@ -18,10 +19,19 @@ if report is None:
 st.caption(f"Great Expectations validation of silver for run {report.get('run_key', 'n/a')}")
 
 expectations = reports.expectations(report)
-first, second, third = st.columns(3)
+first, second, third, fourth = st.columns(4)
 first.metric("Result", "passed" if report.get("success") else "failed", border=True)
 second.metric("Expectations evaluated", ui.count(report.get("evaluated") or len(expectations)), border=True)
 third.metric("Failed", ui.count(report.get("failed") or 0), border=True)
+fourth.metric(
+    "Warnings",
+    ui.count(report.get("warnings") or 0),
+    help="Expectations of rules the contract only warns on: observed counts, not a failure",
+    border=True,
+)
+run = reports.latest_run(data_dir)
+if run and run.get("run_key") == report.get("run_key") and "quarantine" in run:
+    st.markdown("\n".join(f"- {line}" for line in summary_lines(run)))
 
 docs = report.get("data_docs")
 if docs and Path(docs).exists():

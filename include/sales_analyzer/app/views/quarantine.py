@@ -1,4 +1,4 @@
-"""Quarantine browser: why lines were set aside, and the lines themselves with their numbers."""
+"""Quarantine browser: why lines were set aside, the revenue they hold, and what was repaired or warned."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import altair as alt
 import streamlit as st
 
 from include.sales_analyzer.app import reports, ui
+from include.sales_analyzer.summary import money
 
 ALL_REASONS = "all reasons"
 SHOWN_LINES = 1000
@@ -22,13 +23,41 @@ ingest_date = st.selectbox("Ingest date", list(partitions), key="ingest_date")
 path = partitions[ingest_date]
 frame = ui.quarantine(str(path), path.stat().st_mtime_ns)
 st.caption(str(path))
+findings = reports.read_repairs(path.with_name("repairs.parquet"))
+
+
+def show_findings() -> None:
+    """Values repaired (before and after) and rows warned on: all of them are in silver."""
+    st.subheader("Repairs and warnings (rows kept in silver)")
+    if findings.empty:
+        st.caption("No value was repaired and no row warned on for this ingest date.")
+        return
+    repaired = int((findings["action"] == "repair").sum())
+    left, right = st.columns(2)
+    left.metric("Values repaired", ui.count(repaired), border=True)
+    right.metric("Warnings", ui.count(len(findings) - repaired), border=True)
+    ui.table(reports.finding_counts(findings), "finding_counts")
+    st.caption(
+        f"Showing {min(len(findings), SHOWN_LINES):,} of {len(findings):,}; the download has them all."
+    )
+    ui.table(findings.head(SHOWN_LINES), "repairs", download=findings)
+
+
 if frame.empty:
     st.success("No line was quarantined for this ingest date: every record line reached silver.")
+    show_findings()
     st.stop()
 
 counts = reports.reason_counts(frame)
-first, second, third = st.columns(3)
+first, second, third, fourth = st.columns(4)
 first.metric("Quarantined lines", ui.count(len(frame)), border=True)
+held = frame["revenue"].dropna()
+fourth.metric(
+    "Revenue held",
+    money(sum(held, start=0)),
+    help=f"Sum of the Sales field of the {len(held):,} quarantined lines where it parses",
+    border=True,
+)
 second.metric("Reasons", ui.count(len(counts)), border=True)
 third.metric("Source files", ui.count(frame["source_file"].nunique()), border=True)
 
@@ -54,3 +83,5 @@ chosen = frame if reason == ALL_REASONS else frame[frame["reason"] == reason]
 chosen = chosen[reports.QUARANTINE_COLUMNS]
 st.caption(f"Showing {min(len(chosen), SHOWN_LINES):,} of {len(chosen):,} lines; the download has them all.")
 ui.table(chosen.head(SHOWN_LINES), "quarantine_lines", download=chosen)
+
+show_findings()
