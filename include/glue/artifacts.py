@@ -12,11 +12,13 @@ CONTRACT = INCLUDE_DIR / "sales_analyzer" / "contracts" / "sales.yml"
 GLUE_VERSION = "5.0"
 # The job imports only these (standard library + PyYAML, which Glue 5.0 provides), under their
 # package path, so checks.py's own `from include.sales_analyzer.contract import ...` resolves.
+# errors.py gives the job the local engine's error messages (its Airflow import is optional).
 SHARED_MODULES = (
     "__init__.py",
     "sales_analyzer/__init__.py",
     "sales_analyzer/contract.py",
     "sales_analyzer/checks.py",
+    "sales_analyzer/errors.py",
 )
 # Must match bronze_to_silver.JOB_ARGUMENTS (the parity test checks it).
 JOB_ARGUMENTS = (
@@ -24,6 +26,7 @@ JOB_ARGUMENTS = (
     "contract_path",
     "silver_path",
     "quarantine_path",
+    "repairs_path",
     "ingest_date",
     "source_name",
 )
@@ -50,13 +53,22 @@ def job_arguments(
     quarantine_path: str,
     ingest_date: str,
     source_name: str,
+    repairs_path: str | None = None,
 ) -> dict[str, str]:
-    """One run's arguments as GlueJobOperator's script_args takes them ("--name": value)."""
+    """One run's arguments as GlueJobOperator's script_args takes them ("--name": value).
+
+    Without a repairs_path the job writes the repairs table under the quarantine prefix, in a
+    `_repairs/` folder: published and cleaned up with the quarantine, and skipped (leading `_`)
+    by readers that count the quarantine's Parquet files. The aws backend should pass its own.
+    """
+    if repairs_path is None:
+        repairs_path = quarantine_path.rstrip("/") + "/_repairs/"
     values = {
         "bronze_path": bronze_path,
         "contract_path": contract_path,
         "silver_path": silver_path,
         "quarantine_path": quarantine_path,
+        "repairs_path": repairs_path,
         "ingest_date": ingest_date,
         "source_name": source_name,
     }

@@ -1,35 +1,42 @@
-"""Glue 5.0 job: bronze CSV to silver Parquet and quarantine, by the contract and checks DuckDB uses.
+"""Glue 5.0 job: bronze CSV to silver Parquet, quarantine and repairs, by the contract DuckDB uses.
 
-Run arguments: --bronze_path --contract_path --silver_path --quarantine_path --ingest_date --source_name
-(include/glue/artifacts.py builds them); --extra-py-files must carry the shared-modules zip
-(artifacts.build_shared_zip). `transform` and `write` run under plain PySpark; only `main` needs Glue.
+Run arguments: --bronze_path --contract_path --silver_path --quarantine_path --repairs_path
+--ingest_date --source_name (include/glue/artifacts.py builds them); --extra-py-files must carry the
+shared-modules zip (artifacts.build_shared_zip). `transform` and `write` run under plain PySpark; only
+`main` needs Glue. The behaviour mirrors include/sales_analyzer/sql/silver/bronze_to_silver.sql and
+silver.py (decide_date_order, summarize) step by step; tests/parity holds the two to identical output.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import operator
 import sys
 from decimal import Decimal
+from functools import reduce
 from typing import Any, NamedTuple
 
 import yaml
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as sf
+from pyspark.sql.types import ArrayType, StringType
 
-# One source of truth: contract.py and checks.py travel with the job in the --extra-py-files zip, so
-# the checks, their order, codes and messages are the very objects the DuckDB SQL is rendered from.
-# Re-deriving them from the YAML here would be a second copy free to drift; the zip holds only these
-# two modules (standard library + PyYAML), not the package's Airflow/DuckDB code.
+# One source of truth: contract.py, checks.py and errors.py travel with the job in the --extra-py-files
+# zip, so the checks, their order, severities, codes and messages are the very objects the DuckDB SQL
+# is rendered from. Re-deriving them from the YAML here would be a second copy free to drift; the zip
+# holds only these modules (standard library + PyYAML), not the package's Airflow/DuckDB code.
 from include.sales_analyzer import checks as chk
 from include.sales_analyzer.contract import Contract, contract_from_dict
+from include.sales_analyzer.errors import InputFileError
 
 JOB_ARGUMENTS = (
     "bronze_path",
     "contract_path",
     "silver_path",
     "quarantine_path",
+    "repairs_path",
     "ingest_date",
     "source_name",
 )
@@ -51,6 +58,11 @@ ZS_EDGES = r"\A\p{Zs}+|\p{Zs}+\z"
 BLANK = r"\A\p{Zs}*\z"
 VALUE_EDGES = r"\A[ \t\x{00A0}]+|[ \t\x{00A0}]+\z"
 TRAILING_CR = r"\r+\z"
+# silver.render_silver_sql passes this text to the SQL as `whitespace_expected`; silver.py cannot be
+# imported here (DuckDB, Jinja), so it is spelt twice and the parity test compares the repairs tables.
+WHITESPACE_EXPECTED = "runs of whitespace collapsed to one space, value trimmed"
+# The leading and trailing characters DuckDB's strptime skips (C isspace), for the date-order votes.
+STRPTIME_SPACE = r"[\t\n\x0B\f\r ]*"
 
 
 def java_regex(pattern: str) -> str:
@@ -116,11 +128,12 @@ def header_layout(header_line: str, contract: Contract, source: str = "bronze") 
 
 
 class SilverSplit(NamedTuple):
-    """One bronze file split into silver rows and quarantined lines, plus what counting needs."""
+    """One bronze file split into silver rows, quarantined lines and findings, plus what counting needs."""
 
     silver: DataFrame
     quarantine: DataFrame
-    lines: DataFrame  # every line with its kind, check result and duplicate flag
+    repairs: DataFrame  # repairs and warnings of the rows in silver, one row per finding
+    lines: DataFrame  # every line with its kind, check result, duplicate flag and date-order votes
     header: HeaderLayout
     lines_read: int
     partition_by: tuple[str, ...]
@@ -199,18 +212,158 @@ def read_lines(spark: SparkSession, path: str) -> BronzeLines:
     return BronzeLines(lines, raw, seen, header, min(bad_lines, default=None))
 
 
+def csv_fields(line: str) -> list[str]:
+    """The fields DuckDB's regexp_extract_all(line || ',', chk.CSV_FIELD, 1) finds, in linear time.
+
+    Only malformed lines come here: their fields are never silver values, but the quarantine's
+    revenue and the date-order votes read them as DuckDB does. Java's regex search restarts at every
+    position and rescans, quadratic on a long line full of quotes (RE2 is linear), so the same
+    leftmost-first search is written out: at a quote, a quoted field ends at the first quote that is
+    not half of a "" pair and must be followed by a comma (no backtracking can end it elsewhere: any
+    earlier end is a quote followed by a quote); elsewhere an unquoted field runs to the next comma
+    and fails at a quote. A start that fails is retried one character on, as a regex search does.
+    """
+    text = line + ","
+    n = len(text)
+    close: list[int | None] = [None] * (n + 2)  # closing quote of a field whose content starts at p
+    stop: list[int | None] = [None] * (n + 1)  # first comma or quote at or after p
+    for p in range(n - 1, -1, -1):
+        ch = text[p]
+        if ch != '"':
+            close[p] = close[p + 1]
+        elif p + 1 < n and text[p + 1] == '"':
+            close[p] = close[p + 2]
+        else:
+            close[p] = p
+        stop[p] = p if ch in ',"' else stop[p + 1]
+    fields, i = [], 0
+    while i < n:
+        if text[i] == '"':
+            end = close[i + 1]
+            if end is not None and end + 1 < n and text[end + 1] == ",":
+                fields.append(text[i : end + 1])
+                i = end + 2
+                continue
+        else:
+            end = stop[i]
+            if end is not None and text[end] == ",":
+                fields.append(text[i:end])
+                i = end + 1
+                continue
+        i += 1
+    return fields
+
+
+def _full_match(pattern: str) -> str:
+    """A Java pattern that matches where RE2's regexp_full_match(value, pattern) does."""
+    return java_regex(r"\A(?:" + pattern + r")\z")
+
+
 def _unquoted(field: Column) -> Column:
     inner = sf.regexp_replace(field.substr(sf.lit(2), sf.length(field) - 2), '""', '"')
     return sf.when(field.startswith('"'), inner).otherwise(field)
 
 
-def _cleaned(field: Column, column_type: str) -> Column:
-    value = _unquoted(field)
+def _normalised(value: Column, column_type: str) -> Column:
     if column_type == "string":
         value = sf.regexp_replace(sf.regexp_replace(value, WHITESPACE_RUN, " "), ZS_EDGES, "")
     else:
         value = sf.regexp_replace(value, VALUE_EDGES, "")
     return sf.nullif(value, sf.lit(""))
+
+
+def _repaired(column: Any) -> Column:
+    """The contract's repairs of one column (left-pad a value fully matching `when`), first match wins."""
+    value = sf.col(f"n_{column.name}")
+    if not column.repair:
+        return value
+    first, *rest = column.repair
+    repaired = sf.when(value.rlike(_full_match(first.when)), sf.lpad(value, first.width, first.fill))
+    for r in rest:
+        repaired = repaired.when(value.rlike(_full_match(r.when)), sf.lpad(value, r.width, r.fill))
+    return repaired.otherwise(value)
+
+
+def _date_parts(strptime_format: str) -> dict[str, int]:
+    """1-based offsets of %d and %m in values of a fixed-width format, as silver._date_parts finds them."""
+    widths = {"%d": 2, "%m": 2, "%Y": 4}
+    offsets, pos, i = {}, 1, 0
+    while i < len(strptime_format):
+        token = strptime_format[i : i + 2]
+        if token in widths:
+            offsets[token] = pos
+            pos, i = pos + widths[token], i + 2
+        else:
+            pos, i = pos + 1, i + 1
+    return offsets
+
+
+def strptime_date(value: Column, strptime_format: str) -> Column:
+    """DuckDB's try_strptime(value, format)::date for a format of %d, %m, %Y and separators.
+
+    DuckDB's strptime is lenient where Spark's to_date is not: one or two digits for day and month,
+    one to four for the year, spaces (C isspace) before and after. Only the date-order votes read
+    values this way; silver's dates are parsed after the strict shape check.
+    """
+    pattern, order, i = "", [], 0
+    digits = {"%d": "([0-9]{1,2})", "%m": "([0-9]{1,2})", "%Y": "([0-9]{1,4})"}
+    while i < len(strptime_format):
+        token = strptime_format[i : i + 2]
+        if token in digits:
+            pattern, i = pattern + digits[token], i + 2
+            order.append(token)
+        elif strptime_format[i].isalnum() or strptime_format[i] in "%\\":
+            raise ValueError(f"date format {strptime_format!r}: {token!r} is not supported here")
+        else:
+            pattern, i = pattern + "\\" + strptime_format[i], i + 1
+    if sorted(order) != ["%Y", "%d", "%m"]:
+        raise ValueError(f"date format {strptime_format!r}: needs %d, %m and %Y once each")
+    full = java_regex(r"\A" + STRPTIME_SPACE + pattern + STRPTIME_SPACE + r"\z")
+
+    def part(token: str) -> Column:
+        return sf.regexp_extract(value, full, order.index(token) + 1).cast("int")
+
+    # make_date is NULL for an impossible date (31/02) with ANSI mode off, as try_strptime is
+    return sf.when(value.rlike(full), sf.make_date(part("%Y"), part("%m"), part("%d")))
+
+
+def _any(conditions: list[Column]) -> Column:
+    """coalesce(a or b or ..., false), as the SQL's votes are rendered."""
+    return sf.coalesce(reduce(operator.or_, conditions), sf.lit(False)) if conditions else sf.lit(False)
+
+
+def date_votes(contract: Contract) -> dict[str, Column]:
+    """Each line's votes on the file's date order, as silver.date_vote_sql renders them for DuckDB."""
+    day_first, month_first = [], []
+    for c in contract.columns:
+        if c.type != "date":
+            continue
+        parts = _date_parts(c.strptime_format)
+        if "%d" not in parts or "%m" not in parts:
+            continue
+        v = sf.col(f"v_{c.name}")
+        day = v.substr(parts["%d"], 2).cast("int")
+        month = v.substr(parts["%m"], 2).cast("int")
+        shaped = v.rlike(_full_match(c.date_shape))
+        day_first.append(shaped & (day > 12) & month.between(1, 12))
+        month_first.append(shaped & (month > 12) & day.between(1, 12))
+    pair = next((ch for ch in chk.record_checks(contract) if ch.kind == "max_days_after"), None)
+    fits_declared = fits_swapped = sf.lit(None).cast("boolean")
+    if pair is not None:
+        later, earlier = contract.column(pair.column), contract.column(str(pair.extra))
+        swapped = later.strptime_format.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
+        days = int(str(pair.arg))
+        fits_declared = sf.datediff(sf.col(f"t_{later.name}"), sf.col(f"t_{earlier.name}")).between(0, days)
+        fits_swapped = sf.datediff(
+            strptime_date(sf.col(f"v_{later.name}"), swapped),
+            strptime_date(sf.col(f"v_{earlier.name}"), swapped),
+        ).between(0, days)
+    return {
+        "day_first_proof": _any(day_first),
+        "month_first_proof": _any(month_first),
+        "fits_declared_order": fits_declared,
+        "fits_swapped_order": fits_swapped,
+    }
 
 
 def _failed(check: chk.Check, ingest_date: str) -> Column:
@@ -231,8 +384,12 @@ def _failed(check: chk.Check, ingest_date: str) -> Column:
             return t < sf.lit(Decimal(str(check.arg)))
         case "max":
             return t > sf.lit(Decimal(str(check.arg)))
+        case "earliest":
+            return t < sf.lit(str(check.arg)).cast("date")
         case "not_before":
             return t < sf.col(f"t_{check.arg}")
+        case "max_days_after":
+            return t > sf.date_add(sf.col(f"t_{check.extra}"), int(str(check.arg)))
         case "not_after" if check.arg == "ingest_date":
             return t > sf.lit(ingest_date).cast("date")
         case "max_length":
@@ -240,32 +397,62 @@ def _failed(check: chk.Check, ingest_date: str) -> Column:
     raise ValueError(f"check {check.code} on {check.column}: unknown kind {check.kind!r}")
 
 
+FINDING_FIELDS = ("column_name", "rule", "action", "value_before", "value_after", "expected")
+
+
+def _finding(source: str, rule: str, action: str, before: Column, after: Column, expected: str) -> Column:
+    """One repairs-table entry of a line, as the SQL's finding() macro builds it."""
+    return sf.struct(
+        sf.lit(source).alias("column_name"),
+        sf.lit(rule).alias("rule"),
+        sf.lit(action).alias("action"),
+        before.cast("string").alias("value_before"),
+        after.cast("string").alias("value_after"),
+        sf.lit(expected).alias("expected"),
+    )
+
+
+def _split_fields(parsed: DataFrame) -> DataFrame:
+    """Every line with its CSV fields, found as DuckDB finds them (string_split / regexp_extract_all)."""
+    raw = sf.col("raw_line")
+    with_comma = sf.concat(raw, sf.lit(","))
+    wellformed = parsed.where(~sf.col("malformed")).withColumn(
+        "fields",
+        sf.when(~sf.col("has_quotes"), sf.split(raw, ",", -1)).otherwise(
+            sf.regexp_extract_all(with_comma, sf.lit(CSV_FIELD), 1)
+        ),
+    )
+    # Malformed lines are rare: they alone go through Python (a UDF inside a CASE would send every
+    # line there), and the union needs no shuffle.
+    fields_udf = sf.udf(csv_fields, ArrayType(StringType()))
+    malformed = parsed.where(sf.col("malformed")).withColumn("fields", fields_udf(raw))
+    return wellformed.unionByName(malformed)
+
+
 def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, ingest_date: str) -> DataFrame:
-    """Parse and check every line: line_kind, check_no (1-based reason index), reason_value, typed columns."""
-    checks = chk.record_checks(contract)
-    shapes = {ch.column: str(ch.arg) for ch in checks if ch.kind == "shape"}
+    """Parse, repair and check every line, as the DuckDB staging file holds it.
+
+    Columns: line_kind, check_no (1-based index into malformed, too few, too many, then the
+    quarantine checks), reason_value, the typed columns, `findings` (repairs and warnings of a line
+    that is kept) and the four date-order votes.
+    """
+    quarantine = chk.quarantine_checks(contract)
+    warnings = chk.warn_checks(contract)
     n = header.n_named
     raw = sf.col("raw_line")
     has_quotes = sf.coalesce(raw.contains('"'), sf.lit(False))
-    with_comma = sf.concat(raw, sf.lit(","))
     parsed = lines.select(
         "source_line",
         "raw_line",
         sf.when(sf.col("source_line") == 1, "header")
-        .when(raw.isNull() | raw.rlike(BLANK), "blank")
+        # nothing but spaces and commas (a spreadsheet's empty row) is a blank line
+        .when(raw.isNull() | sf.regexp_replace(raw, ",", "").rlike(BLANK), "blank")
         .otherwise("record")
         .alias("line_kind"),
-        (has_quotes & ~with_comma.rlike(CSV_LINE)).alias("malformed"),
+        (has_quotes & ~sf.concat(raw, sf.lit(",")).rlike(CSV_LINE)).alias("malformed"),
         has_quotes.alias("has_quotes"),
     )
-    # A malformed line's fields are never used, and a regex search over a long one with many quotes
-    # is quadratic in Java: fields are only extracted from lines that parse.
-    fields = (
-        sf.when(~sf.col("has_quotes"), sf.split(raw, ",", -1))
-        .when(~sf.col("malformed"), sf.regexp_extract_all(with_comma, sf.lit(CSV_FIELD), 1))
-        .otherwise(sf.array().cast("array<string>"))
-    )
-    with_fields = parsed.withColumn("fields", fields)
+    with_fields = _split_fields(parsed)
     n_fields = sf.size("fields")
     extra = (n_fields > n) & (sf.size(sf.filter("fields", lambda x, i: (i >= n) & ~x.rlike(BLANK))) > 0)
     values = with_fields.select(
@@ -276,10 +463,14 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         n_fields.alias("n_fields"),
         extra.alias("extra_values"),
         *[
-            _cleaned(sf.get("fields", header.positions[c.name] - 1), c.type).alias(f"v_{c.name}")
+            _unquoted(sf.get("fields", header.positions[c.name] - 1)).alias(f"u_{c.name}")
             for c in contract.columns
         ],
     )
+    normalised = values.select(
+        "*", *[_normalised(sf.col(f"u_{c.name}"), c.type).alias(f"n_{c.name}") for c in contract.columns]
+    )
+    repaired = normalised.select("*", *[_repaired(c).alias(f"v_{c.name}") for c in contract.columns])
     typed = []
     for c in contract.columns:
         v = sf.col(f"v_{c.name}")
@@ -287,32 +478,55 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
             t = sf.when(
                 v.rlike(java_regex(c.date_shape)), sf.to_date(v, spark_date_format(c.strptime_format))
             )
-        elif c.type in ("bigint", "decimal"):
-            t = sf.when(v.rlike(java_regex(shapes[c.name])), v.cast(c.sql_type))
+        elif c.type == "bigint":
+            t = sf.when(v.rlike(java_regex(chk.INTEGER_SHAPE)), v.cast(c.sql_type))
+        elif c.type == "decimal":
+            t = sf.when(v.rlike(java_regex(chk.decimal_shape(c.scale or 4))), v.cast(c.sql_type))
         else:
             t = v
         typed.append(t.alias(f"t_{c.name}"))
-    typed_df = values.select("*", *typed)
+    typed_df = repaired.select("*", *typed)
 
     check_no = (
         sf.when(sf.col("line_kind") != "record", sf.lit(None))
         .when(sf.col("malformed"), 1)
+        # every named field must be there; empty fields after them may be, in any number
         .when(sf.col("n_fields") < n, 2)
-        .when((sf.col("n_fields") < len(header.names)) & (sf.col("n_fields") != n), 2)
         .when(sf.col("extra_values"), 3)
     )
     reason_value = sf.when(sf.col("check_no").isin(2, 3), sf.col("n_fields").cast("string"))
-    for no, ch in enumerate(checks, start=4):
+    for no, ch in enumerate(quarantine, start=4):
         check_no = check_no.when(_failed(ch, ingest_date), no)
         reason_value = reason_value.when(sf.col("check_no") == no, sf.col(f"v_{ch.column}"))
+
+    found = []
+    for c in contract.columns:
+        u, norm, v = (sf.col(f"{p}_{c.name}") for p in ("u", "n", "v"))
+        found.append(
+            sf.when(
+                norm != u, _finding(c.source, chk.WHITESPACE_REPAIR, chk.REPAIR, u, norm, WHITESPACE_EXPECTED)
+            )
+        )
+        for r in c.repair:
+            found.append(sf.when(v != norm, _finding(c.source, r.rule, chk.REPAIR, norm, v, r.description)))
+    for ch in warnings:
+        before = sf.col(f"v_{ch.column}")
+        finding = _finding(ch.source, ch.code, chk.WARN, before, sf.lit(None), ch.expected)
+        found.append(sf.when(_failed(ch, ingest_date), finding))
+    is_record = sf.col("line_kind") == "record"
+    kept = is_record & sf.col("check_no").isNull()
+    findings = sf.when(kept, sf.filter(sf.array(*found), lambda x: x.isNotNull())) if found else sf.lit(None)
+    votes = date_votes(contract)
     return typed_df.withColumn("check_no", check_no.cast("int")).select(
         "source_line",
         "line_kind",
         "check_no",
-        # Kept for every record line, as in the DuckDB staging file: duplicates need it too.
-        sf.when(sf.col("line_kind") == "record", sf.col("raw_line")).alias("raw_line"),
+        # Kept for every record line: duplicates and the date-order examples need it too.
+        sf.when(is_record, sf.col("raw_line")).alias("raw_line"),
         reason_value.alias("reason_value"),
         *[sf.col(f"t_{c.name}").alias(c.name) for c in contract.columns],
+        findings.alias("findings"),
+        *[sf.when(is_record, vote).alias(name) for name, vote in votes.items()],
     )
 
 
@@ -323,7 +537,7 @@ def transform(
     ingest_date: str,
     source_name: str,
 ) -> SilverSplit:
-    """Split one bronze CSV into silver rows and quarantined lines, with the contract's checks."""
+    """Split one bronze CSV into silver rows, quarantined lines and findings, with the contract's rules."""
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
     if isinstance(contract, dict):
@@ -339,7 +553,7 @@ def transform(
     header = header_layout(bronze.header_line, contract, bronze_path)
     checked = check_lines(bronze.lines, contract, header, ingest_date)
 
-    checks = chk.record_checks(contract)
+    checks = chk.quarantine_checks(contract)
     key = contract.column(contract.key[0])
     is_record = sf.col("line_kind") == "record"
     is_valid = is_record & sf.col("check_no").isNull()
@@ -360,11 +574,10 @@ def transform(
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+    kept = is_valid & ~sf.col("duplicate")
     # Partitions come from the contract's expressions (year(order_date), ...), valid Spark SQL too.
     derived = [sf.expr(d.expression).cast(d.type).alias(d.name) for d in contract.derived if d.expression]
-    silver = resolved.where(is_valid & ~sf.col("duplicate")).select(
-        *[c.name for c in contract.columns], "source_line", *derived
-    )
+    silver = resolved.where(kept).select(*[c.name for c in contract.columns], "source_line", *derived)
 
     n = header.n_named
     reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [ch.code for ch in checks]
@@ -391,20 +604,95 @@ def transform(
         .otherwise(sf.col("reason_value"))
         .alias("value"),
         pick(seen_before, expectations).alias("expected"),
+        # the line's amount when its field parses: the revenue quarantine holds
+        sf.col(contract.revenue_column).alias("revenue"),
+    )
+    repairs = (
+        resolved.where(kept)
+        .select(
+            sf.lit(ingest_date).cast("date").alias("ingest_date"),
+            sf.lit(source_name).alias("source_file"),
+            "source_line",
+            sf.explode("findings").alias("finding"),
+        )
+        .select("ingest_date", "source_file", "source_line", *[f"finding.{f}" for f in FINDING_FIELDS])
     )
     return SilverSplit(
-        silver, quarantine, resolved, header, bronze.count, contract.partition_by, (bronze.raw, resolved)
+        silver,
+        quarantine,
+        repairs,
+        resolved,
+        header,
+        bronze.count,
+        contract.partition_by,
+        (bronze.raw, resolved),
     )
 
 
-def summarize(split: SilverSplit) -> dict[str, Any]:
-    """Count lines per kind, silver rows and quarantine reasons, as silver.summarize does locally."""
+def decide_date_order(split: SilverSplit, bronze_path: str, contract: Contract) -> dict[str, int]:
+    """Decide the whole file's date order from every record's votes, as silver.decide_date_order does.
+
+    The file is month-first when its month-first proofs outnumber its day-first proofs, or when
+    nothing proves either order and the dates make plausible (order, ship) pairs more often read
+    month-first; then the job stops with the DuckDB engine's message, before anything is written.
+    """
+    records = split.lines.where(sf.col("line_kind") == "record")
+    names = ("day_first_proof", "month_first_proof", "fits_declared_order", "fits_swapped_order")
+    row = records.agg(*[sf.count(sf.when(sf.col(v), 1)).alias(v) for v in names]).first()
+    day, month, fits, fits_swapped = (row[v] if row else 0 for v in names)
+    votes = {
+        "day_first_proofs": day,
+        "month_first_proofs": month,
+        "fit_declared": fits,
+        "fit_swapped": fits_swapped,
+    }
+    if (month > day) or (day == 0 and month == 0 and fits_swapped > fits):
+        proof = (
+            sf.col("month_first_proof")
+            if month
+            else sf.col("fits_swapped_order") & ~sf.col("fits_declared_order")
+        )
+        examples = split.lines.where(proof).orderBy("source_line").select("source_line", "raw_line").limit(3)
+        shown = "; ".join(f"line {r['source_line']}: {r['raw_line'][:90]}" for r in examples.collect())
+        formats = sorted({c.format or "dd/mm/yyyy" for c in contract.columns if c.type == "date"})
+        why = (
+            f"{month:,} lines have a date whose second part is above 12, {day:,} one whose first part is"
+            if month
+            else f"no date proves either order, and {fits_swapped:,} lines hold plausible dates read "
+            f"month-first against {fits:,} read day-first"
+        )
+        raise InputFileError(
+            bronze_path,
+            f"the dates are month-first (mm/dd/yyyy): {why}; ambiguous dates are not guessed",
+            value=shown,
+            expected=f"dates as {', '.join(formats)}: convert the file's dates (e.g. re-export "
+            "with a day-first locale) and run again",
+        )
+    return votes
+
+
+def summarize(split: SilverSplit, contract: Contract) -> dict[str, Any]:
+    """Count lines per kind, silver rows, quarantine reasons and revenue, repairs and warnings.
+
+    The keys and values are silver.summarize's (the parity test compares them), plus
+    conservation_holds and the header layout.
+    """
     kinds = {r["line_kind"]: r["count"] for r in split.lines.groupBy("line_kind").count().collect()}
     silver = split.silver.agg(
         sf.count("*").alias("rows"), sf.count_distinct(*split.partition_by).alias("partitions")
     ).first()
     by_reason = {r["reason"]: r["count"] for r in split.quarantine.groupBy("reason").count().collect()}
     by_reason = dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
+    money = split.quarantine.agg(sf.sum("revenue").alias("sum"), sf.count("revenue").alias("n")).first()
+    scale = contract.column(contract.revenue_column).scale or 4
+    revenue = money["sum"] if money and money["sum"] is not None else Decimal(0).scaleb(-scale)
+    findings = sorted(
+        (
+            (r["action"], r["rule"], r["count"])
+            for r in split.repairs.groupBy("action", "rule").count().collect()
+        ),
+        key=lambda f: (-f[2], f[1]),
+    )
     counts: dict[str, Any] = {
         "lines_read": sum(kinds.values()),
         "header_lines": kinds.get("header", 0),
@@ -414,6 +702,11 @@ def summarize(split: SilverSplit) -> dict[str, Any]:
         "silver_partitions": silver["partitions"] if silver else 0,
         "quarantined_lines": sum(by_reason.values()),
         "quarantine_by_reason": by_reason,
+        # DuckDB's coalesce(sum(revenue), 0)::varchar: plain notation, the column's scale
+        "quarantine_revenue": format(revenue, "f"),
+        "quarantine_lines_with_revenue": money["n"] if money else 0,
+        "repairs_by_rule": {rule: n for action, rule, n in findings if action == chk.REPAIR},
+        "warnings_by_rule": {rule: n for action, rule, n in findings if action == chk.WARN},
     }
     accounted = (
         counts["silver_rows"] + counts["quarantined_lines"] + counts["header_lines"] + counts["blank_lines"]
@@ -423,35 +716,43 @@ def summarize(split: SilverSplit) -> dict[str, Any]:
     return counts
 
 
-def write(split: SilverSplit, silver_path: str, quarantine_path: str) -> dict[str, Any]:
-    """Write silver partitioned as the contract says and quarantine (one file); return the counts."""
-    try:
+def write(split: SilverSplit, silver_path: str, quarantine_path: str, repairs_path: str) -> None:
+    """Write silver partitioned as the contract says, quarantine and repairs (one file each)."""
+    (
+        split.silver.repartition(*split.partition_by)
+        .sortWithinPartitions("source_line")
+        .write.mode("overwrite")
+        .option("compression", "zstd")
+        .partitionBy(*split.partition_by)
+        .parquet(silver_path)
+    )
+    # repairs last: artifacts.job_arguments may place it inside the quarantine prefix, which the
+    # quarantine's overwrite empties first
+    for df, path, order in (
+        (split.quarantine, quarantine_path, ("source_line",)),
+        (split.repairs, repairs_path, ("source_line", "column_name", "rule")),
+    ):
         (
-            split.silver.repartition(*split.partition_by)
-            .sortWithinPartitions("source_line")
+            df.repartition(1)
+            .sortWithinPartitions(*order)
             .write.mode("overwrite")
             .option("compression", "zstd")
-            .partitionBy(*split.partition_by)
-            .parquet(silver_path)
+            .parquet(path)
         )
-        (
-            split.quarantine.repartition(1)
-            .sortWithinPartitions("source_line")
-            .write.mode("overwrite")
-            .option("compression", "zstd")
-            .parquet(quarantine_path)
-        )
-        return summarize(split)
-    finally:
-        for df in split.cached:
-            df.unpersist()
 
 
 def run(spark: SparkSession, args: dict[str, str]) -> dict[str, Any]:
-    """Transform and write one bronze file; fail when the line counts do not reconcile."""
+    """Transform, decide the date order, write one bronze file; fail when the lines do not reconcile."""
     contract = read_contract(args["contract_path"])
     split = transform(spark, args["bronze_path"], contract, args["ingest_date"], args["source_name"])
-    counts = write(split, args["silver_path"], args["quarantine_path"])
+    try:
+        votes = decide_date_order(split, args["bronze_path"], contract)
+        write(split, args["silver_path"], args["quarantine_path"], args["repairs_path"])
+        counts = summarize(split, contract)
+    finally:
+        for df in split.cached:
+            df.unpersist()
+    counts["date_order_votes"] = votes
     if not counts["conservation_holds"]:
         raise RuntimeError(f"{args['bronze_path']}: lines do not reconcile: {json.dumps(counts)}")
     return counts

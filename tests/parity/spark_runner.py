@@ -24,6 +24,25 @@ def load_script(path: str) -> Any:
     return module
 
 
+def run_probes(spark: Any, script: Any, probes: dict[str, Any]) -> dict[str, Any]:
+    """The script's building blocks on given inputs, for the test to hold against DuckDB's functions."""
+    from pyspark.sql import functions as sf
+
+    out: dict[str, Any] = {}
+    if "csv_fields" in probes:
+        out["csv_fields"] = [script.csv_fields(line) for line in probes["csv_fields"]]
+    if "strptime" in probes:
+        values = probes["strptime"]["values"]
+        df = spark.createDataFrame([(i, v) for i, v in enumerate(values)], "i int, v string")
+        # days since 1970-01-01: year 0 has no Python date, and both engines count proleptic days
+        days = sf.datediff(
+            script.strptime_date(sf.col("v"), probes["strptime"]["format"]), sf.lit("1970-01-01")
+        )
+        rows = df.select("i", days.alias("days")).orderBy("i").collect()
+        out["strptime_days"] = [r["days"] for r in rows]
+    return out
+
+
 def main(spec_path: str, result_path: str) -> int:
     """Start one local Spark session, run each case, write timings, counts or errors as JSON."""
     began = time.perf_counter()
@@ -46,6 +65,7 @@ def main(spec_path: str, result_path: str) -> int:
             outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
         outcome["seconds"] = round(time.perf_counter() - started, 2)
         result["cases"][case["name"]] = outcome
+    result["probes"] = run_probes(spark, script, spec.get("probes", {}))
     spark.stop()
     result["total_s"] = round(time.perf_counter() - began, 2)
     Path(result_path).write_text(json.dumps(result, indent=2))

@@ -1,5 +1,9 @@
 """The two silver engines agree: DuckDB SQL and the Glue job's transform (local PySpark) on the same files.
 
+Silver rows, quarantine (with each line's revenue), the repairs table (repairs and warnings), the counts
+and the whole-file date-order decision must be identical; a month-first file is refused by both with
+the same message.
+
 Spark runs once, in a subprocess of .venv-spark (Python 3.11, pyspark 3.5 as on Glue 5.0) with only the
 Glue job's shared-modules zip on its path; both engines' Parquet is then read back with DuckDB here.
 """
@@ -10,6 +14,8 @@ import csv
 import io
 import json
 import os
+import random
+import re
 import shutil
 import signal
 import subprocess
@@ -23,8 +29,10 @@ import duckdb
 import pytest
 
 from include.glue import artifacts
+from include.sales_analyzer import checks as chk
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.contract import load_contract
+from include.sales_analyzer.errors import InputFileError
 from include.sales_analyzer.extract.synthetic import HEADER, generate_sales_csv
 from tests.conftest import REPO
 
@@ -43,7 +51,8 @@ SPARK_CONF = {
     # A short-lived JVM on two shared cores: the quick JIT tier and one GC thread.
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
 }
-PARITY_CASES = ("damaged", "crlf_reordered")
+PARITY_CASES = ("damaged", "crlf_reordered", "real_quirks")
+REFUSED_CASES = ("month_first", "month_first_ambiguous")
 
 pytestmark = [
     pytest.mark.skipif(
@@ -205,22 +214,219 @@ def write_mixed_line_ends(path: Path) -> None:
     path.write_bytes("".join(lines).encode())
 
 
+S = Decimal("261.96")  # BASE's Sales
+# The real file's quirks and the new rules, one line each after 300 generated records, with what each
+# must give: ("kept", [(column, rule, action, value before, value after)]) or ("quarantine", reason,
+# revenue). A spreadsheet export's header has three empty columns after Sales; records end ",,,".
+QUIRKS: list[tuple[dict[str, str], str, tuple]] = [
+    (
+        {"Row ID": "9101", "Postal Code": "6824", "City": "Fairfield", "State": "Connecticut"},
+        ",,,",
+        ("kept", [("Postal Code", "zip_leading_zero", "repair", "6824", "06824")]),
+    ),
+    (
+        {"Row ID": "9102", "Customer ID": "Dl-13600"},
+        ",,,",
+        ("kept", [("Customer ID", "pattern_mismatch", "warn", "Dl-13600", None)]),
+    ),
+    (
+        {"Row ID": "9103", "Region": "Eastern"},
+        ",,,",
+        ("kept", [("Region", "not_allowed", "warn", "Eastern", None)]),
+    ),
+    ({"Row ID": "9104", "Region": ""}, ",,,", ("kept", [("Region", "missing_value", "warn", None, None)])),
+    (
+        {"Row ID": "9105", "Product Name": "Bush\u00a0Somerset  Collection\tBookcase"},
+        ",,,",
+        (
+            "kept",
+            [
+                (
+                    "Product Name",
+                    "whitespace",
+                    "repair",
+                    "Bush\u00a0Somerset  Collection\tBookcase",
+                    "Bush Somerset Collection Bookcase",
+                )
+            ],
+        ),
+    ),
+    ({"Row ID": "9106"}, "", ("kept", [])),  # no trailing empty fields
+    ({"Row ID": "9107"}, ",", ("kept", [])),  # one
+    ({"Row ID": "9108"}, ",,,,,,", ("kept", [])),  # more than the header has
+    ({"Row ID": "9109", "Sales": "12.500000"}, ",,,", ("kept", [])),
+    (
+        {"Row ID": "9110", "Order Date": "30/12/1899", "Ship Date": "02/01/1900"},
+        ",,,",
+        ("quarantine", "implausible_date", S),
+    ),
+    ({"Row ID": "9111", "Ship Date": "17/01/2018"}, ",,,", ("quarantine", "implausible_date", S)),  # 70 days
+    (
+        {"Row ID": "9112", "Postal Code": '" 6824 "'},
+        ",,,",
+        (
+            "kept",
+            [
+                ("Postal Code", "whitespace", "repair", " 6824 ", "6824"),
+                ("Postal Code", "zip_leading_zero", "repair", "6824", "06824"),
+            ],
+        ),
+    ),
+    (
+        {"Row ID": "9113", "Postal Code": "123"},
+        ",,,",
+        ("kept", [("Postal Code", "pattern_mismatch", "warn", "123", None)]),
+    ),
+    ({"Row ID": "9114", "Sales": "abc"}, ",,,", ("quarantine", "invalid_decimal", None)),
+    ({"Row ID": "9115", "Sales": "-5"}, ",,,", ("quarantine", "out_of_range", Decimal("-5"))),
+    # a stray quote: DuckDB's field search skips to ' Gute', so Sales still sits in its place
+    ({"Row ID": "9116", "Customer Name": 'Claire "CG" Gute'}, ",,,", ("quarantine", "malformed_csv", S)),
+    ({"Row ID": "9101", "Postal Code": "6824"}, ",,,", ("quarantine", "duplicate_row_id", S)),
+    ({"Row ID": "9117"}, ",,x,", ("quarantine", "too_many_fields", S)),
+    ({"Row ID": " 9119"}, ",,,", ("kept", [("Row ID", "whitespace", "repair", " 9119", "9119")])),
+    (
+        {"Row ID": "9120", "Segment": "consumer", "Ship Mode": ""},
+        ",,,",
+        (
+            "kept",
+            [
+                ("Segment", "not_allowed", "warn", "consumer", None),
+                ("Ship Mode", "missing_value", "warn", None, None),
+            ],
+        ),
+    ),
+    # a month-first-looking date in a day-first file is one bad value, not the file's order
+    ({"Row ID": "9121", "Order Date": "12/13/2017"}, ",,,", ("quarantine", "invalid_date", S)),
+    ({"Row ID": "9122", "Customer ID": ""}, ",,,", ("quarantine", "missing_value", S)),
+    (
+        {"Row ID": "9123", "Country": "USA"},
+        ",,,",
+        ("kept", [("Country", "not_allowed", "warn", "USA", None)]),
+    ),
+]
+BLANK_LINES = [",,,,,,,,,,,,,,,,,,,,,", " , ,, ", ",\u00a0,", ""]
+
+
+def write_real_quirks(path: Path) -> dict[int, tuple]:
+    """300 generated records in a spreadsheet export's layout, then QUIRKS; returns line -> expectation."""
+    plain = path.with_name("plain.csv")
+    generate_sales_csv(plain, rows=300, seed=5)
+    header, *records = plain.read_text(encoding="utf-8").splitlines()
+    lines = [header + ",,,", *(r + ",,," for r in records)]
+    expected = {}
+    for fields, tail, outcome in QUIRKS:
+        lines.append(record(fields, tail))
+        expected[len(lines)] = outcome
+        if len(lines) % 7 == 0:
+            lines.extend(BLANK_LINES)
+    lines.append(",".join({**BASE, "Row ID": "9118"}[n] for n in HEADER[:17]))  # no Sales field at all
+    expected[len(lines)] = ("quarantine", "too_few_fields", None)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return expected
+
+
+def swap_day_month(value: str) -> str:
+    """dd/mm/yyyy -> mm/dd/yyyy."""
+    day, month, year = value.split("/")
+    return f"{month}/{day}/{year}"
+
+
+def write_month_first(path: Path) -> None:
+    """A generated file saved by a US-locale spreadsheet: every date month-first."""
+    plain = path.with_name("plain.csv")
+    generate_sales_csv(plain, rows=200, seed=3)
+    rows = list(csv.reader(io.StringIO(plain.read_text(encoding="utf-8"))))
+    dates = [rows[0].index("Order Date"), rows[0].index("Ship Date")]
+    for row in rows[1:]:
+        for i in dates:
+            row[i] = swap_day_month(row[i])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def write_month_first_ambiguous(path: Path) -> None:
+    """Month-first dates that are all ambiguous (both parts 12 or less): only their fit tells."""
+    lines = [",".join(HEADER)]
+    for i in range(30):
+        month = 1 + i % 9
+        order, ship = f"{month:02d}/03/2017", f"{month:02d}/05/2017"  # read day-first: 61 days apart
+        lines.append(record({"Row ID": str(i + 1), "Order Date": order, "Ship Date": ship}, tail=""))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 WRITERS = {
     "damaged": write_damaged,
     "crlf_reordered": write_crlf_reordered,
     "not_utf8": write_not_utf8,
     "mixed_line_ends": write_mixed_line_ends,
+    "real_quirks": write_real_quirks,
+    "month_first": write_month_first,
+    "month_first_ambiguous": write_month_first_ambiguous,
 }
+# Inputs of the building blocks, held against DuckDB: the field search on malformed lines ...
+CSV_PROBES = [
+    'a,"b""c",d',
+    'Claire "CG" Gute,x',
+    '"' + 'x""' * 2000 + ",b,1",
+    '"a"b,c',
+    '"",""",x',
+    '""""',
+    '"a,b',
+    'a"b"c,d',
+    ",,",
+    "",
+]
+# ... and DuckDB's lenient strptime, read month-first for the date-order votes.
+STRPTIME_PROBES = [
+    "01/02/2017",
+    "1/2/2017",
+    "01/2/2017",
+    " 1/02/2017",
+    "\x0b01/02/2017",
+    "01/02/2017\t  ",
+    "01/02/17",
+    "01/02/0",
+    "01/02/0000",
+    "01/02/123",
+    "01/02/09999",
+    "001/02/2017",
+    "01/002/2017",
+    "13/02/2017",
+    "02/30/2017",
+    "02/29/2016",
+    "02/29/2017",
+    "00/02/2017",
+    "01/00/2017",
+    "+1/02/2017",
+    "-1/02/2017",
+    "01/ 2/2017",
+    "01/02/2017x",
+    "01-02-2017",
+    "\u300001/02/2017",
+    "01/02/2017\u00a0",
+    "12/31/9999",
+    "",
+]
+
+
+def random_csv_lines(n: int, seed: int = 1) -> list[str]:
+    """Short lines of quotes, commas and text: every way a quote can sit in a field."""
+    rng = random.Random(seed)
+    tokens = ['"', '""', ",", "x", " ", "ab", ',"', '",']
+    return ["".join(rng.choice(tokens) for _ in range(rng.randint(0, 12))) for _ in range(n)]
 
 
 @dataclass
 class Outputs:
-    """Where one engine put one case's silver and quarantine, and what it counted."""
+    """Where one engine put one case's silver, quarantine and repairs, and what it counted."""
 
     silver_dir: Path
     quarantine_glob: str
+    repairs_glob: str
     counts: dict[str, Any] | None = None
     error: str | None = None
+    votes: dict[str, int] | None = None
 
 
 @dataclass
@@ -231,6 +437,7 @@ class Case:
     header: sv.HeaderInfo
     duckdb: Outputs
     spark: Outputs
+    expected: Any = None  # what the writer says each line must give
 
 
 def run_duckdb(bronze: Path, lake: Path) -> tuple[sv.HeaderInfo, Outputs]:
@@ -238,12 +445,13 @@ def run_duckdb(bronze: Path, lake: Path) -> tuple[sv.HeaderInfo, Outputs]:
     header = sv.inspect_header(bronze)
     paths = sv.SilverPaths.for_run(lake, bronze, INGEST_DATE, "parity")
     sv.prepare_dirs(paths)
-    out = Outputs(paths.silver_version_dir, str(paths.quarantine_tmp))
+    out = Outputs(paths.silver_version_dir, str(paths.quarantine_tmp), str(paths.repairs_tmp))
     with duckdb.connect() as con:
         try:
             con.execute(sv.render_silver_sql(header, paths, INGEST_DATE, bronze.name))
+            out.votes = sv.decide_date_order(paths, con)  # as pipeline.build_silver calls them
             out.counts = sv.summarize(paths, con)
-        except duckdb.Error as exc:
+        except (duckdb.Error, InputFileError) as exc:
             out.error = str(exc)
     return header, out
 
@@ -265,6 +473,7 @@ def run_spark(root: Path, cases: dict[str, Path]) -> dict[str, Any]:
                         contract_path=str(artifacts.CONTRACT),
                         silver_path=str(root / "spark" / name / "silver"),
                         quarantine_path=str(root / "spark" / name / "quarantine"),
+                        repairs_path=str(root / "spark" / name / "repairs"),
                         ingest_date=INGEST_DATE,
                         source_name=bronze.name,
                     ).items()
@@ -272,6 +481,10 @@ def run_spark(root: Path, cases: dict[str, Path]) -> dict[str, Any]:
             }
             for name, bronze in cases.items()
         ],
+        "probes": {
+            "csv_fields": CSV_PROBES + random_csv_lines(3000),
+            "strptime": {"format": "%m/%d/%Y", "values": STRPTIME_PROBES},
+        },
     }
     (root / "spec.json").write_text(json.dumps(spec))
     # Only the zip Glue gets via --extra-py-files is importable: the repo is not on the path.
@@ -298,23 +511,26 @@ def run_spark(root: Path, cases: dict[str, Path]) -> dict[str, Any]:
 def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every case through DuckDB, then all of them through one Spark session."""
     root = tmp_path_factory.mktemp("parity")
-    bronzes = {}
+    bronzes, expected = {}, {}
     for name, write in WRITERS.items():
         bronzes[name] = root / "bronze" / name / f"{name}.csv"
         bronzes[name].parent.mkdir(parents=True)
-        write(bronzes[name])
+        expected[name] = write(bronzes[name])
     report = run_spark(root, bronzes)
     cases = {}
     for name, bronze in bronzes.items():
         header, duck = run_duckdb(bronze, root / "lake" / name)
         outcome = report["cases"][name]
+        counts = outcome.get("counts")
         spark = Outputs(
             root / "spark" / name / "silver",
             str(root / "spark" / name / "quarantine" / "*.parquet"),
-            outcome.get("counts"),
+            str(root / "spark" / name / "repairs" / "*.parquet"),
+            counts,
             outcome.get("error"),
+            counts.pop("date_order_votes") if counts else None,
         )
-        cases[name] = Case(bronze, header, duck, spark)
+        cases[name] = Case(bronze, header, duck, spark, expected[name])
     return {"cases": cases, "report": report}
 
 
@@ -340,6 +556,16 @@ def quarantine_rows(out: Outputs) -> list[tuple]:
     """Quarantine rows in file order."""
     with duckdb.connect() as con:
         return con.execute(f"select * from read_parquet('{out.quarantine_glob}')").fetchall()
+
+
+REPAIRS_ORDER = "source_line, column_name, rule, action, value_before"
+
+
+def repairs_rows(out: Outputs, ordered: bool = True) -> list[tuple]:
+    """Repairs-table rows, in a total order (ordered) or as the file stores them."""
+    order = f" order by {REPAIRS_ORDER}" if ordered else ""
+    with duckdb.connect() as con:
+        return con.execute(f"select * from read_parquet('{out.repairs_glob}'){order}").fetchall()
 
 
 def assert_same(duck: list[tuple], spark: list[tuple], what: str) -> None:
@@ -392,6 +618,21 @@ def test_counts_and_header_agree(parity: dict[str, Any], name: str) -> None:
     assert spark.pop("header") == {"positions": case.header.positions, "n_named": case.header.n_named}
     assert spark == case.duckdb.counts
     assert spark["lines_read"] == sv.count_lines(case.bronze)
+    assert case.spark.votes == case.duckdb.votes
+    assert case.duckdb.votes and case.duckdb.votes["day_first_proofs"] > 0
+
+
+@pytest.mark.parametrize("name", PARITY_CASES)
+def test_repairs_are_identical(parity: dict[str, Any], name: str) -> None:
+    case: Case = parity["cases"][name]
+    assert len(list(Path(case.spark.repairs_glob).parent.glob("*.parquet"))) == 1
+    assert schema(case.spark.repairs_glob) == schema(case.duckdb.repairs_glob)
+    duck = repairs_rows(case.duckdb)
+    assert {r[5] for r in duck} == {chk.REPAIR, chk.WARN}
+    assert_same(duck, repairs_rows(case.spark), f"{name} repairs")
+    # the file itself is in (line, column, rule) order
+    stored = [r[2:5] for r in repairs_rows(case.spark, ordered=False)]
+    assert stored == sorted(stored)
 
 
 def test_damaged_file_values(parity: dict[str, Any]) -> None:
@@ -455,3 +696,108 @@ def test_duckdb_numbers_physical_lines_whatever_the_line_ends(parity: dict[str, 
     case: Case = parity["cases"]["mixed_line_ends"]
     assert (case.duckdb.counts or {})["lines_read"] == sv.count_lines(case.bronze)
     assert_same(silver_rows(case.duckdb), silver_rows(case.spark), "mixed line ends silver")
+
+
+def test_real_quirks_give_what_each_line_expects(parity: dict[str, Any]) -> None:
+    """Each hand-written line ends as QUIRKS says; generated ZIPs and ids are counted from the file."""
+    case: Case = parity["cases"]["real_quirks"]
+    expected: dict[int, tuple] = case.expected
+    names = [c.name for c in load_contract().columns] + ["source_line", "order_year", "order_month"]
+    silver = {r[18]: dict(zip(names, r, strict=True)) for r in silver_rows(case.spark)}
+    quarantine = {r[2]: r for r in quarantine_rows(case.spark)}
+    findings: dict[int, list[tuple]] = {}
+    for r in repairs_rows(case.spark):
+        findings.setdefault(r[2], []).append(r[3:8])
+    for line, outcome in expected.items():
+        if outcome[0] == "kept":
+            assert line in silver, (line, quarantine.get(line))
+            want = sorted(
+                (col, rule, action, before, after) for col, rule, action, before, after in outcome[1]
+            )
+            assert sorted(findings.get(line, [])) == want, line
+        else:
+            _, reason, revenue = outcome
+            assert line in quarantine and line not in findings, line
+            assert (quarantine[line][4], quarantine[line][8]) == (reason, revenue), quarantine[line]
+    by_line = {v["source_line"]: v for v in silver.values()}
+    values = {row[0]: row for row in (by_line[ln] for ln, o in expected.items() if o[0] == "kept")}
+    assert values[9101]["postal_code"] == values[9112]["postal_code"] == "06824"
+    assert values[9102]["customer_id"] == "Dl-13600" and values[9104]["region"] is None
+    assert values[9109]["sales"] == Decimal("12.5000")
+    assert values[9105]["product_name"] == "Bush Somerset Collection Bookcase"
+
+    # counts: quarantine only the hand-written lines, their revenue summed with Decimal here
+    quarantined = [o for o in expected.values() if o[0] == "quarantine"]
+    counts = case.spark.counts or {}
+    assert counts["quarantined_lines"] == len(quarantined)
+    assert Decimal(counts["quarantine_revenue"]) == sum(o[2] for o in quarantined if o[2] is not None)
+    assert counts["quarantine_lines_with_revenue"] == sum(o[2] is not None for o in quarantined)
+    assert counts["blank_lines"] == blank_lines_in(case.bronze)
+    # the generated records' 4-digit ZIP codes and lower-case id letters, read from the file itself
+    with case.bronze.open(encoding="utf-8", newline="") as fh:
+        generated = [r for r in csv.DictReader(fh) if r["Row ID"] and int(r["Row ID"]) <= 300]
+    zips = sum(bool(re.fullmatch(r"[0-9]{4}", r["Postal Code"])) for r in generated)
+    odd_ids = sum(not re.fullmatch(r"[A-Z]{2}-[0-9]{5}", r["Customer ID"]) for r in generated)
+    assert zips > 0 and odd_ids > 0
+    assert counts["repairs_by_rule"]["zip_leading_zero"] == zips + 2
+    assert counts["warnings_by_rule"]["pattern_mismatch"] >= odd_ids + 2
+
+
+def blank_lines_in(path: Path) -> int:
+    """Lines of nothing but commas and spaces (and the empty line), counted from the file."""
+    return sum(
+        1
+        for line in path.read_text(encoding="utf-8").split("\n")[1:-1]
+        if not line.replace(",", "").strip(" \u00a0")
+    )
+
+
+@pytest.mark.parametrize("name", REFUSED_CASES)
+def test_month_first_files_are_refused_alike(parity: dict[str, Any], name: str) -> None:
+    case: Case = parity["cases"][name]
+    assert case.duckdb.error is not None and case.spark.error is not None
+    assert case.spark.error == f"InputFileError: {case.duckdb.error}"
+    assert "the dates are month-first (mm/dd/yyyy)" in case.duckdb.error
+    assert str(case.bronze) in case.duckdb.error
+    why = "no date proves either order, and 30 lines" if name == "month_first_ambiguous" else "line 2: "
+    assert why in case.duckdb.error
+    assert not case.spark.silver_dir.exists()  # refused before anything was written
+
+
+def test_field_search_on_malformed_lines_is_duckdbs(parity: dict[str, Any]) -> None:
+    lines = CSV_PROBES + random_csv_lines(3000)
+    with duckdb.connect() as con:
+        duck = [
+            con.execute("select regexp_extract_all(? || ',', ?, 1)", [line, chk.CSV_FIELD]).fetchone()[0]
+            for line in lines
+        ]
+    spark = parity["report"]["probes"]["csv_fields"]
+    assert sum(1 for line in lines if line.count('"') % 2) > 500  # many lines really are malformed
+    for line, d, s in zip(lines, duck, spark, strict=True):
+        assert d == s, (line[:80], d[:10], s[:10])
+
+
+def test_lenient_dates_are_duckdbs_strptime(parity: dict[str, Any]) -> None:
+    with duckdb.connect() as con:
+        duck = [
+            con.execute(
+                "select date_diff('day', date '1970-01-01', try_strptime(?, '%m/%d/%Y')::date)", [v]
+            ).fetchone()[0]
+            for v in STRPTIME_PROBES
+        ]
+    assert duck[0] == (date(2017, 1, 2) - date(1970, 1, 1)).days
+    assert sum(d is not None for d in duck) >= 10 and sum(d is None for d in duck) >= 10
+    assert parity["report"]["probes"]["strptime_days"] == duck
+
+
+def test_default_repairs_path_sits_beside_quarantine_where_counts_skip_it() -> None:
+    args = artifacts.job_arguments(
+        bronze_path="s3://b/bronze/x.csv",
+        contract_path="s3://b/artifacts/sales.yml",
+        silver_path="s3://b/silver/_versions/sales/k/",
+        quarantine_path="s3://b/quarantine/_staging/k/",
+        ingest_date=INGEST_DATE,
+        source_name="x.csv",
+    )
+    assert list(args) == [f"--{a}" for a in artifacts.JOB_ARGUMENTS]
+    assert args["--repairs_path"] == "s3://b/quarantine/_staging/k/_repairs/"
