@@ -1,5 +1,8 @@
 """Seeded synthetic copy of Kaggle's Superstore train.csv, quirks included (see DATASET.md).
 
+Quirks in the real file's proportions: ZIP codes that start with 0 written without it (4
+digits, six states), Burlington VT without one, three customers in 793 with a lower-case id
+letter; with `damaged`, the broken lines of copies found online, each listed in the result.
 The file is written in chunks of whole orders with numpy, so 100M rows take bounded memory.
 Run `python -m include.sales_analyzer.extract.synthetic OUT.csv --rows N --seed S [--damaged]`.
 """
