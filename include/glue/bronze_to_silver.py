@@ -13,13 +13,13 @@ import csv
 import json
 import operator
 import sys
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import reduce
 from typing import Any, NamedTuple
 
 import yaml
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as sf
 from pyspark.sql.types import ArrayType, StringType
 
@@ -137,6 +137,9 @@ class SilverSplit(NamedTuple):
     header: HeaderLayout
     lines_read: int
     partition_by: tuple[str, ...]
+    partitions: list[Column]  # the partition columns' expressions over `lines`
+    reasons: list[str]  # quarantine reason of each check_no
+    revenue_column: str
     cached: tuple[DataFrame, ...]
 
 
@@ -576,8 +579,13 @@ def transform(
     )
     kept = is_valid & ~sf.col("duplicate")
     # Partitions come from the contract's expressions (year(order_date), ...), valid Spark SQL too.
-    derived = [sf.expr(d.expression).cast(d.type).alias(d.name) for d in contract.derived if d.expression]
-    silver = resolved.where(kept).select(*[c.name for c in contract.columns], "source_line", *derived)
+    derived = {
+        d.name: sf.expr(d.expression).cast(d.type).alias(d.name) for d in contract.derived if d.expression
+    }
+    silver = resolved.where(kept).select(
+        *[c.name for c in contract.columns], "source_line", *derived.values()
+    )
+    partitions = [derived[name] for name in contract.partition_by]
 
     n = header.n_named
     reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [ch.code for ch in checks]
@@ -625,21 +633,48 @@ def transform(
         header,
         bronze.count,
         contract.partition_by,
+        partitions,
+        reasons,
+        contract.revenue_column,
         (bronze.raw, resolved),
     )
 
 
-def decide_date_order(split: SilverSplit, bronze_path: str, contract: Contract) -> dict[str, int]:
+VOTES = ("day_first_proof", "month_first_proof", "fits_declared_order", "fits_swapped_order")
+
+
+def tally(split: SilverSplit) -> list[Row]:
+    """One pass over the checked lines, grouped by outcome: every count the job reports and decides on.
+
+    One job instead of one per count: on a small file each Spark job's fixed cost is what the run
+    costs, and this first pass also fills the cache the writes then read.
+    """
+    revenue = sf.col(split.revenue_column)
+    return (
+        split.lines.groupBy("line_kind", "check_no", "duplicate")
+        .agg(
+            sf.count("*").alias("lines"),
+            # meaningful for the silver group (record, no check failed, not a duplicate) only
+            sf.count_distinct(sf.struct(*split.partitions)).alias("partitions"),
+            sf.sum(revenue).alias("revenue"),
+            sf.count(revenue).alias("with_revenue"),
+            *[sf.count(sf.when(sf.col(v), 1)).alias(v) for v in VOTES],
+        )
+        .collect()
+    )
+
+
+def decide_date_order(
+    split: SilverSplit, groups: list[Row], bronze_path: str, contract: Contract
+) -> dict[str, int]:
     """Decide the whole file's date order from every record's votes, as silver.decide_date_order does.
 
     The file is month-first when its month-first proofs outnumber its day-first proofs, or when
     nothing proves either order and the dates make plausible (order, ship) pairs more often read
     month-first; then the job stops with the DuckDB engine's message, before anything is written.
     """
-    records = split.lines.where(sf.col("line_kind") == "record")
-    names = ("day_first_proof", "month_first_proof", "fits_declared_order", "fits_swapped_order")
-    row = records.agg(*[sf.count(sf.when(sf.col(v), 1)).alias(v) for v in names]).first()
-    day, month, fits, fits_swapped = (row[v] if row else 0 for v in names)
+    records = [g for g in groups if g["line_kind"] == "record"]
+    day, month, fits, fits_swapped = (sum(g[v] for g in records) for v in VOTES)
     votes = {
         "day_first_proofs": day,
         "month_first_proofs": month,
@@ -671,21 +706,33 @@ def decide_date_order(split: SilverSplit, bronze_path: str, contract: Contract) 
     return votes
 
 
-def summarize(split: SilverSplit, contract: Contract) -> dict[str, Any]:
+def summarize(split: SilverSplit, groups: list[Row], contract: Contract) -> dict[str, Any]:
     """Count lines per kind, silver rows, quarantine reasons and revenue, repairs and warnings.
 
     The keys and values are silver.summarize's (the parity test compares them), plus
     conservation_holds and the header layout.
     """
-    kinds = {r["line_kind"]: r["count"] for r in split.lines.groupBy("line_kind").count().collect()}
-    silver = split.silver.agg(
-        sf.count("*").alias("rows"), sf.count_distinct(*split.partition_by).alias("partitions")
-    ).first()
-    by_reason = {r["reason"]: r["count"] for r in split.quarantine.groupBy("reason").count().collect()}
+    kinds: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    silver_rows = silver_partitions = with_revenue = 0
+    sums = []
+    for g in groups:
+        kinds[g["line_kind"]] = kinds.get(g["line_kind"], 0) + g["lines"]
+        if g["line_kind"] != "record":
+            continue
+        if g["check_no"] is None and not g["duplicate"]:
+            silver_rows, silver_partitions = g["lines"], g["partitions"]
+            continue
+        reason = chk.DUPLICATE_ROW_ID if g["duplicate"] else split.reasons[g["check_no"] - 1]
+        by_reason[reason] = by_reason.get(reason, 0) + g["lines"]
+        with_revenue += g["with_revenue"]
+        if g["revenue"] is not None:
+            sums.append(g["revenue"])
     by_reason = dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
-    money = split.quarantine.agg(sf.sum("revenue").alias("sum"), sf.count("revenue").alias("n")).first()
     scale = contract.column(contract.revenue_column).scale or 4
-    revenue = money["sum"] if money and money["sum"] is not None else Decimal(0).scaleb(-scale)
+    with localcontext() as ctx:
+        ctx.prec = 60  # exact: a sum of DECIMAL(38, scale) values never needs more digits
+        revenue = sum(sums, Decimal(0).scaleb(-scale))
     findings = sorted(
         (
             (r["action"], r["rule"], r["count"])
@@ -698,13 +745,13 @@ def summarize(split: SilverSplit, contract: Contract) -> dict[str, Any]:
         "header_lines": kinds.get("header", 0),
         "blank_lines": kinds.get("blank", 0),
         "record_lines": kinds.get("record", 0),
-        "silver_rows": silver["rows"] if silver else 0,
-        "silver_partitions": silver["partitions"] if silver else 0,
+        "silver_rows": silver_rows,
+        "silver_partitions": silver_partitions,
         "quarantined_lines": sum(by_reason.values()),
         "quarantine_by_reason": by_reason,
         # DuckDB's coalesce(sum(revenue), 0)::varchar: plain notation, the column's scale
         "quarantine_revenue": format(revenue, "f"),
-        "quarantine_lines_with_revenue": money["n"] if money else 0,
+        "quarantine_lines_with_revenue": with_revenue,
         "repairs_by_rule": {rule: n for action, rule, n in findings if action == chk.REPAIR},
         "warnings_by_rule": {rule: n for action, rule, n in findings if action == chk.WARN},
     }
@@ -746,9 +793,10 @@ def run(spark: SparkSession, args: dict[str, str]) -> dict[str, Any]:
     contract = read_contract(args["contract_path"])
     split = transform(spark, args["bronze_path"], contract, args["ingest_date"], args["source_name"])
     try:
-        votes = decide_date_order(split, args["bronze_path"], contract)
+        groups = tally(split)
+        votes = decide_date_order(split, groups, args["bronze_path"], contract)
         write(split, args["silver_path"], args["quarantine_path"], args["repairs_path"])
-        counts = summarize(split, contract)
+        counts = summarize(split, groups, contract)
     finally:
         for df in split.cached:
             df.unpersist()

@@ -39,8 +39,10 @@ from tests.conftest import REPO
 SPARK_PYTHON = REPO / ".venv-spark" / "bin" / "python"
 RUNNER = Path(__file__).with_name("spark_runner.py")
 INGEST_DATE = "2026-01-15"
-# Spark's start-up dominates; a hung JVM is killed, never waited on forever.
-SPARK_TIMEOUT = 300
+# A hung JVM is killed, never waited on forever. Not a speed goal: each case costs Spark's fixed
+# planning and job overheads (about 5-10 s on 2 idle cores, 20-40 s with the machine loaded 4x over),
+# and result.json records the time of each.
+SPARK_TIMEOUT = 600
 SPARK_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "2",
@@ -628,7 +630,8 @@ def test_repairs_are_identical(parity: dict[str, Any], name: str) -> None:
     assert len(list(Path(case.spark.repairs_glob).parent.glob("*.parquet"))) == 1
     assert schema(case.spark.repairs_glob) == schema(case.duckdb.repairs_glob)
     duck = repairs_rows(case.duckdb)
-    assert {r[5] for r in duck} == {chk.REPAIR, chk.WARN}
+    actions = {r[5] for r in duck}
+    assert actions == ({chk.REPAIR} if name == "crlf_reordered" else {chk.REPAIR, chk.WARN})
     assert_same(duck, repairs_rows(case.spark), f"{name} repairs")
     # the file itself is in (line, column, rule) order
     stored = [r[2:5] for r in repairs_rows(case.spark, ordered=False)]
@@ -648,12 +651,15 @@ def test_damaged_file_values(parity: dict[str, Any]) -> None:
         "South",
     )
     assert rows[9007]["postal_code"] is None
-    assert rows[9017]["order_year"] == 201
     assert rows[9024]["sales"] == Decimal("0.0000")
     assert rows[9031]["ship_mode"] == "Standard Class"
-    assert 9040 in rows and 9034 in rows and 9035 not in rows
-    quarantined = {(r[4], r[5]) for r in quarantine_rows(case.spark)}
-    assert {reason for reason, _ in quarantined} == {
+    # warned, not quarantined: a lower-case ship mode, a blank or a 201-character customer name
+    assert rows[9030]["ship_mode"] == "standard class" and rows[9033]["customer_name"] is None
+    assert 9040 in rows and 9034 in rows and len(rows[9035]["customer_name"]) == 201
+    quarantine = quarantine_rows(case.spark)
+    by_id = {r[3].split(",", 1)[0]: r[4] for r in quarantine}
+    assert by_id["9017"] == by_id["9018"] == "implausible_date"  # years 201 and 0
+    assert {r[4] for r in quarantine} == {
         "malformed_csv",
         "too_few_fields",
         "too_many_fields",
@@ -661,14 +667,19 @@ def test_damaged_file_values(parity: dict[str, Any]) -> None:
         "invalid_integer",
         "invalid_decimal",
         "invalid_date",
-        "too_long",
-        "not_allowed",
-        "pattern_mismatch",
+        "implausible_date",
         "out_of_range",
         "ship_date_before_order_date",
         "date_in_future",
         "duplicate_row_id",
     }
+    warned = {(r[2], r[3], r[4]) for r in repairs_rows(case.spark) if r[5] == chk.WARN}
+    line = {row_id: rows[row_id]["source_line"] for row_id in (9030, 9033, 9035)}
+    assert {
+        (line[9030], "Ship Mode", "not_allowed"),
+        (line[9033], "Customer Name", "missing_value"),
+        (line[9035], "Customer Name", "too_long"),
+    } <= warned
     duplicates = [r for r in quarantine_rows(case.spark) if r[4] == "duplicate_row_id"]
     assert [r[6] for r in duplicates].count("9041") == 2
 
@@ -720,7 +731,7 @@ def test_real_quirks_give_what_each_line_expects(parity: dict[str, Any]) -> None
             assert line in quarantine and line not in findings, line
             assert (quarantine[line][4], quarantine[line][8]) == (reason, revenue), quarantine[line]
     by_line = {v["source_line"]: v for v in silver.values()}
-    values = {row[0]: row for row in (by_line[ln] for ln, o in expected.items() if o[0] == "kept")}
+    values = {row["row_id"]: row for row in (by_line[ln] for ln, o in expected.items() if o[0] == "kept")}
     assert values[9101]["postal_code"] == values[9112]["postal_code"] == "06824"
     assert values[9102]["customer_id"] == "Dl-13600" and values[9104]["region"] is None
     assert values[9109]["sales"] == Decimal("12.5000")
@@ -734,8 +745,8 @@ def test_real_quirks_give_what_each_line_expects(parity: dict[str, Any]) -> None
     assert counts["quarantine_lines_with_revenue"] == sum(o[2] is not None for o in quarantined)
     assert counts["blank_lines"] == blank_lines_in(case.bronze)
     # the generated records' 4-digit ZIP codes and lower-case id letters, read from the file itself
-    with case.bronze.open(encoding="utf-8", newline="") as fh:
-        generated = [r for r in csv.DictReader(fh) if r["Row ID"] and int(r["Row ID"]) <= 300]
+    with case.bronze.with_name("plain.csv").open(encoding="utf-8", newline="") as fh:
+        generated = list(csv.DictReader(fh))
     zips = sum(bool(re.fullmatch(r"[0-9]{4}", r["Postal Code"])) for r in generated)
     odd_ids = sum(not re.fullmatch(r"[A-Z]{2}-[0-9]{5}", r["Customer ID"]) for r in generated)
     assert zips > 0 and odd_ids > 0
@@ -759,8 +770,12 @@ def test_month_first_files_are_refused_alike(parity: dict[str, Any], name: str) 
     assert case.spark.error == f"InputFileError: {case.duckdb.error}"
     assert "the dates are month-first (mm/dd/yyyy)" in case.duckdb.error
     assert str(case.bronze) in case.duckdb.error
-    why = "no date proves either order, and 30 lines" if name == "month_first_ambiguous" else "line 2: "
-    assert why in case.duckdb.error
+    why = (
+        r"no date proves either order, and 30 lines hold plausible dates read month-first against 0"
+        if name == "month_first_ambiguous"
+        else r"[0-9]+ lines have a date whose second part is above 12, 0 one whose first part is"
+    )
+    assert re.search(why + r".*\(found 'line [0-9]+: [0-9]+,", case.duckdb.error), case.duckdb.error
     assert not case.spark.silver_dir.exists()  # refused before anything was written
 
 
