@@ -32,7 +32,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
-from airflow.sdk import Asset, Param, XComArg, chain, dag, get_current_context, task
+from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
@@ -84,6 +84,9 @@ def _run() -> tuple[str, str, str]:
 )
 def sales_medallion() -> None:
     """Extract -> bronze -> silver -> quality gate -> catalog -> gold -> report."""
+    if settings.backend == "aws":
+        aws_stages()
+        return
 
     # extract
     @task
@@ -97,10 +100,6 @@ def sales_medallion() -> None:
             damaged=params["damaged"],
             source_path=params["source_path"] or None,
         )
-
-    if settings.backend == "aws":
-        aws_stages(extract_source())
-        return
 
     # bronze
     @task(outlets=[BRONZE])
@@ -174,16 +173,21 @@ def sales_medallion() -> None:
     chain(published, catalog_silver, build_gold, gold, report)
 
 
-def aws_stages(extracted: XComArg) -> None:
+def aws_stages() -> None:
     """The same stages on S3, Glue, Great Expectations, the Glue catalog and Athena."""
     from include.sales_analyzer import aws
 
     aws.check_settings(settings)
 
+    # extract: the file is made and landed in S3 in one task (tasks may run on different workers)
+    @task(task_id="extract_source")
+    def extract_to_landing(params: dict | None = None) -> dict:
+        return aws.extract_to_landing(dict(params), _run()[2])
+
     # bronze
     @task(task_id="upload_bronze", outlets=[BRONZE])
-    def upload_bronze_to_s3(extracted: dict) -> dict:
-        return aws.upload_bronze(extracted, _run()[0])
+    def upload_bronze_to_s3(landed: dict) -> dict:
+        return aws.upload_bronze(landed, _run()[0])
 
     # silver
     @task(multiple_outputs=True)
@@ -230,6 +234,7 @@ def aws_stages(extracted: XComArg) -> None:
         )
         return report["report"]
 
+    extracted = extract_to_landing()
     bronze = upload_bronze_to_s3(extracted)
     run = upload_glue_artifacts(bronze)
     silver = aws.glue_job_operator(settings, script_args=run["arguments"])

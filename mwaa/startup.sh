@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# MWAA startup script: builds the dbt virtualenv Cosmos calls and exports the settings
-# the DAG reads. MWAA sources it with bash on every container start (scheduler, worker,
+# MWAA startup script: builds the dbt virtualenv Cosmos calls and says where it is.
+# It carries no pipeline configuration: MWAA's sales.* "Airflow configuration options"
+# reach every component as AIRFLOW__SALES__<NAME>, which include/sales_analyzer/config.py
+# reads itself (a missing required one fails the DAG's import). MWAA sources it with bash on every container start (scheduler, worker,
 # web server), before it installs requirements.txt, and gives it 5 minutes; the
 # docker-compose mirror sources it the same way. Being sourced, it never calls `exit`
 # and keeps its variables local to a function.
@@ -12,9 +14,6 @@
 #   SALES_DBT_VENV        where the virtualenv goes   (default $AIRFLOW_HOME/dbt_venv)
 #   SALES_DBT_PYTHON      the interpreter to build it  (default python3)
 #   SALES_DBT_WHEELHOUSE  install offline from this directory of wheels (private networks)
-#   AIRFLOW__SALES__*     MWAA "Airflow configuration options" sales.* (set by the
-#                         CloudFormation stack), exported as the SALES_* / PIPELINE_BACKEND
-#                         variables the DAG's config module reads.
 
 SALES_DBT_PACKAGES="dbt-core~=1.11.0 dbt-duckdb~=1.11.0 dbt-athena~=1.11.0 duckdb==2.0.0"
 
@@ -53,17 +52,7 @@ _sales_startup() {
     local venv="${SALES_DBT_VENV:-$home/dbt_venv}"
     local python="${SALES_DBT_PYTHON:-python3}"
     local stamp="$venv/.sales-dbt-packages"
-    local version wanted name target
-
-    # MWAA's sales.* configuration options arrive as AIRFLOW__SALES__<NAME>; an
-    # explicitly set SALES_<NAME> wins.
-    for name in $(compgen -e | grep '^AIRFLOW__SALES__' || true); do
-        target="SALES_${name#AIRFLOW__SALES__}"
-        [ "$target" = "SALES_PIPELINE_BACKEND" ] && target="PIPELINE_BACKEND"
-        if [ -z "${!target:-}" ]; then
-            export "$target=${!name}"
-        fi
-    done
+    local version wanted
 
     export SALES_DBT_VENV="$venv"
     export SALES_DBT_EXECUTABLE="$venv/bin/dbt"

@@ -14,30 +14,31 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
 
 from include.sales_analyzer.bronze import sha256_of
-from include.sales_analyzer.config import SQL_DIR, Settings, get_settings
+from include.sales_analyzer.config import CATALOG_MODES, SQL_DIR, Settings, SettingsError, get_settings
 from include.sales_analyzer.contract import Contract, load_contract
 from include.sales_analyzer.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
-CATALOG_MODES = ("ddl", "crawler")
 # BI views over the gold marts, one Athena statement each: include/sales_analyzer/sql/athena/<name>.sql
 BI_VIEWS = ("v_sales_enriched", "v_monthly_revenue", "v_segment_share")
 ATHENA_SQL_DIR = SQL_DIR / "athena"
 GLUE_DESCRIPTION = "Bronze CSV to typed, de-duplicated, partitioned silver Parquet."
 SHARED_ZIP = "sales_analyzer_shared.zip"
-# Partition projection ranges: Athena computes partitions instead of reading them from the catalog.
-ORDER_YEAR_RANGE = "1990,2100"
+# Partition projection: Athena computes partitions from the table's ranges instead of reading
+# them from the catalog. The order_year range is the silver version's own (publish_silver lists
+# its partition folders); this one only stands in for a version with no partition to read.
+DEFAULT_ORDER_YEAR_RANGE = "2014,2030"
 PARQUET_SERDE = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -74,6 +75,10 @@ class Layout:
         """s3://bucket/key."""
         return f"s3://{self.bucket}/{key}"
 
+    def landing_dir(self, run_key: str) -> str:
+        """Prefix where extract_source lands one run's input file for upload_bronze to pick up."""
+        return f"{self.settings.landing_prefix}/{run_key}/"
+
     def bronze_dir(self, ingest_date: str) -> str:
         """Prefix of one ingest date's bronze files."""
         return f"{self.settings.bronze_prefix}/ingest_date={ingest_date}/"
@@ -105,13 +110,13 @@ class Layout:
 
 
 def check_settings(settings: Settings) -> None:
-    """Fail at parse time on an aws setting that cannot work."""
+    """Fail at parse time on an aws setting that cannot work (config.get_settings checks the rest)."""
     if settings.catalog_mode not in CATALOG_MODES:
-        raise PipelineError(
+        raise SettingsError(
             f"SALES_CATALOG_MODE={settings.catalog_mode!r}: expected one of {', '.join(CATALOG_MODES)}"
         )
     if not settings.bucket:
-        raise PipelineError("SALES_BUCKET is empty: the aws backend needs the lake bucket")
+        raise SettingsError("SALES_BUCKET is not set: the aws backend needs the lake bucket")
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -231,37 +236,102 @@ def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ bronze
 
 
-def upload_bronze(
-    extracted: dict[str, Any], ingest_date: str, settings: Settings | None = None
-) -> dict[str, Any]:
-    """Land the extracted file in s3://<bucket>/bronze/..., never rewriting an existing object.
+def land_file(path: Path, run_key: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Upload a file of this worker to landing/<run_key>/, with its checksum and line count.
 
-    The same bytes again reuse the object (checksum in its metadata); different bytes under the
-    same name are kept beside it under a checksum suffix, as the local backend does.
+    What a later task needs from the file travels in S3 and in this small XCom, never on the
+    worker's disk: on MWAA the next task may run on another worker (or a replaced one).
     """
     from include.sales_analyzer.silver import count_lines
+
+    settings = settings or get_settings()
+    lay, s3 = Layout.of(settings), _s3(settings)
+    checksum = sha256_of(path)
+    key = lay.landing_dir(run_key) + path.name
+    _upload(s3, path, lay.bucket, key, checksum)
+    return {
+        "landing_uri": lay.uri(key),
+        "landing_key": key,
+        "file_name": path.name,
+        "sha256": checksum,
+        "bytes": path.stat().st_size,
+        "lines": count_lines(path),
+    }
+
+
+def extract_to_landing(
+    params: dict[str, Any], run_key: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """extract_source on aws: make the input file in a temporary folder and land it in S3 in one task."""
+    from include.sales_analyzer.pipeline import extract
 
     started = time.perf_counter()
     settings = settings or get_settings()
     mask_aws_identity(settings.aws_conn_id)
+    with tempfile.TemporaryDirectory(prefix="sales_extract_") as tmp:
+        # The generator and the Kaggle download write under <data_dir>/landing: a temporary
+        # folder here, gone when the task ends.
+        extracted = extract(
+            params["source"],
+            rows=params["rows"],
+            seed=params["seed"],
+            damaged=params["damaged"],
+            source_path=params.get("source_path") or None,
+            settings=replace(settings, data_dir=Path(tmp)),
+        )
+        landed = land_file(Path(extracted["path"]), run_key, settings)
+    extracted.pop("seconds", None)
+    extracted.pop("finished_at", None)
+    if extracted["source"] != "file":
+        extracted.pop("path")  # a temporary path of the worker that made it: meaningless later
+    log.info("landed %s (%s bytes) at %s", landed["file_name"], f"{landed['bytes']:,}", landed["landing_uri"])
+    return _timed({**extracted, **landed}, started)
+
+
+def upload_bronze(
+    landed: dict[str, Any], ingest_date: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Copy the landed file to s3://<bucket>/bronze/... (server side), never rewriting an object there.
+
+    The same bytes again reuse the object (checksum in its metadata); different bytes under the
+    same name are kept beside it under a checksum suffix, as the local backend does. The landing
+    object is deleted once bronze holds it; a retry after that finds bronze already written.
+    """
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    mask_aws_identity(settings.aws_conn_id)
     lay, s3 = Layout.of(settings), _s3(settings)
-    source = Path(extracted["path"])
-    checksum = sha256_of(source)
-    key = lay.bronze_dir(ingest_date) + source.name
+    checksum, name = landed["sha256"], landed["file_name"]
+    key = lay.bronze_dir(ingest_date) + name
     head = _head(s3, lay.bucket, key)
     if head is not None and _object_sha256(s3, lay.bucket, key, head) != checksum:
-        key = lay.bronze_dir(ingest_date) + f"{source.stem}__{checksum[:12]}{source.suffix}"
+        stem, dot, suffix = name.rpartition(".")
+        key = lay.bronze_dir(ingest_date) + (
+            f"{stem}__{checksum[:12]}.{suffix}" if dot else f"{name}__{checksum[:12]}"
+        )
         head = _head(s3, lay.bucket, key)
     reused = head is not None
     if not reused:
-        _upload(s3, source, lay.bucket, key, checksum)
-    lines = count_lines(source)
-    size = source.stat().st_size
+        source = landed["landing_key"]
+        if _head(s3, lay.bucket, source) is None:
+            raise AwsStepFailed(
+                f"{lay.uri(source)} is gone and {lay.uri(key)} does not hold sha256 {checksum[:12]}: "
+                "extract_source must run again (clear it to re-extract)"
+            )
+        # A managed copy (multipart above 8 MB): S3 copies the bytes, the checksum travels as metadata.
+        with _s3_errors(f"copy of {lay.uri(source)} to {lay.uri(key)}"):
+            s3.copy(
+                {"Bucket": lay.bucket, "Key": source},
+                lay.bucket,
+                key,
+                ExtraArgs={"Metadata": {"sha256": checksum}, "MetadataDirective": "REPLACE"},
+            )
+    delete_keys(s3, lay.bucket, [o["Key"] for o in list_keys(s3, lay.bucket, landed["landing_key"])])
     log.info(
         "bronze %s: %s bytes, %s lines, sha256 %s (%s)",
         lay.uri(key),
-        f"{size:,}",
-        f"{lines:,}",
+        f"{landed['bytes']:,}",
+        f"{landed['lines']:,}",
         checksum[:12],
         "already there" if reused else "written",
     )
@@ -270,8 +340,8 @@ def upload_bronze(
         "key": key,
         "file_name": key.rsplit("/", 1)[1],
         "sha256": checksum,
-        "bytes": size,
-        "lines": lines,
+        "bytes": landed["bytes"],
+        "lines": landed["lines"],
         "reused": reused,
     }
     return _timed(result, started)
@@ -337,8 +407,10 @@ def glue_job_definition(settings: Settings) -> dict[str, Any]:
             "--job-language": "python",
             "--TempDir": f"s3://{settings.bucket}/glue-temp/",
             "--job-bookmark-option": "job-bookmark-disable",
-            "--enable-continuous-cloudwatch-log": "true",
-            "--continuous-log-logGroup": settings.glue_log_group,
+            # Glue 5.0 logs in real time to <prefix>/output and <prefix>/error (the stack creates
+            # both with a retention); --enable-continuous-cloudwatch-log and
+            # --continuous-log-logGroup are Glue 4.0-and-earlier options.
+            "--custom-logGroup-prefix": settings.glue_log_group_prefix,
             "--enable-glue-datacatalog": "true",
             "--sales_bucket": settings.bucket,
             "--extra-py-files": lay.uri(lay.artifact(SHARED_ZIP)),
@@ -559,13 +631,30 @@ def validate_silver(
 # ----------------------------------------------------------------------------------- catalog
 
 
+def partition_ranges(keys: Iterable[str], partition_by: Iterable[str]) -> dict[str, str]:
+    """'min,max' of each integer partition column, read from hive folder names in object keys."""
+    found: dict[str, list[int]] = {p: [] for p in partition_by}
+    for key in keys:
+        for part in key.split("/"):
+            name, eq, value = part.partition("=")
+            if eq and name in found and value.isdigit():
+                found[name].append(int(value))
+    return {p: f"{min(v)},{max(v)}" for p, v in found.items() if v}
+
+
 def silver_table_input(
-    settings: Settings, location: str, run_key: str, contract: Contract | None = None
+    settings: Settings,
+    location: str,
+    run_key: str,
+    contract: Contract | None = None,
+    ranges: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Glue table over one silver version: columns from the contract, partition projection.
 
     With projection Athena derives partitions from the table's template instead of catalog
     partitions, so pointing the table at another version is one UpdateTable: atomic for readers.
+    `ranges` gives each partition column's 'min,max' in this version, so Athena enumerates only
+    years that hold data (a fixed 1990-2100 range would list mostly empty partitions).
     """
     contract = contract or load_contract()
     partitions = set(contract.partition_by)
@@ -590,7 +679,8 @@ def silver_table_input(
     }
     for p in contract.partition_by:
         parameters[f"projection.{p}.type"] = "integer"
-        parameters[f"projection.{p}.range"] = "1,12" if p.endswith("month") else ORDER_YEAR_RANGE
+        fallback = "1,12" if p.endswith("month") else DEFAULT_ORDER_YEAR_RANGE
+        parameters[f"projection.{p}.range"] = (ranges or {}).get(p, fallback)
     return {
         "Name": contract.name,
         "Description": contract.raw.get("description", ""),
@@ -653,7 +743,11 @@ def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_v
             new.add(key)
         delete_keys(s3, lay.bucket, sorted(old - new))
     location = lay.uri(run["silver_prefix"])
-    table_input = silver_table_input(settings, location, run["run_key"], contract)
+    version_keys = [
+        o["Key"][len(run["silver_prefix"]) :] for o in list_keys(s3, lay.bucket, run["silver_prefix"])
+    ]
+    ranges = partition_ranges((k for k in version_keys if k.endswith(".parquet")), contract.partition_by)
+    table_input = silver_table_input(settings, location, run["run_key"], contract, ranges)
     action = _put_table(glue, settings.glue_database, table_input)
     log.info("silver published: %s.%s -> %s (%s)", settings.glue_database, contract.name, location, action)
     delete_keys(
@@ -747,7 +841,12 @@ def define_silver_table(settings: Settings | None = None) -> dict[str, Any]:
         )
     location = current["StorageDescriptor"]["Location"]
     run_key = current.get("Parameters", {}).get("sales.run_key", "")
-    wanted = silver_table_input(settings, location, run_key, contract)
+    params = current.get("Parameters", {})
+    # Keep the ranges publish_silver read from the live version's partition folders.
+    ranges = {
+        p: params[f"projection.{p}.range"] for p in contract.partition_by if f"projection.{p}.range" in params
+    }
+    wanted = silver_table_input(settings, location, run_key, contract, ranges)
     same = (
         all(current.get(k) == wanted[k] for k in ("PartitionKeys", "Parameters"))
         and current["StorageDescriptor"].get("Columns") == wanted["StorageDescriptor"]["Columns"]
@@ -763,11 +862,49 @@ def define_silver_table(settings: Settings | None = None) -> dict[str, Any]:
     }
 
 
-def crawler_operator(settings: Settings, **kwargs: Any) -> GlueCrawlerRunOperator:
-    """catalog_silver in crawler mode: run the stack's crawler and wait for it."""
-    return GlueCrawlerRunOperator(
+def crawler_definition(settings: Settings, role_arn: str, contract: Contract | None = None) -> dict[str, Any]:
+    """The silver crawler's one definition (CreateCrawler's input): catalog_silver creates or updates it.
+
+    It crawls the silver table itself (a catalog target), so it reads exactly the location
+    publish_silver pointed the table at: the live version, never another kept version under
+    silver/_versions/ nor the quarantine staging, and it writes only into the silver database.
+    Gold is not crawled: dbt-athena registers each gold table (location, format, columns) with
+    the CTAS that writes it, and an S3 crawl of gold/ would see each table's unique data folders
+    as partitions or tables of their own. See docs/aws-backend.md.
+    """
+    contract = contract or load_contract()
+    return {
+        "Name": settings.glue_crawler_name,
+        "Role": role_arn,
+        "Description": "Keeps the silver table's schema and partitions in step with its live version.",
+        "Targets": {"CatalogTargets": [{"DatabaseName": settings.glue_database, "Tables": [contract.name]}]},
+        # A crawler over catalog targets must only log deletions, never delete or deprecate tables.
+        "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
+        "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_EVERYTHING"},
+        "Configuration": json.dumps(
+            {
+                "Version": 1.0,
+                "CrawlerOutput": {
+                    # New columns are added; the contract's types and the projection stay.
+                    "Tables": {"AddOrUpdateBehavior": "MergeNewColumns"},
+                    "Partitions": {"AddOrUpdateBehavior": "InheritFromTable"},
+                },
+            },
+            sort_keys=True,
+        ),
+        "CrawlerSecurityConfiguration": settings.glue_security_configuration,
+    }
+
+
+def crawler_operator(settings: Settings, **kwargs: Any) -> GlueCrawlerOperator:
+    """catalog_silver in crawler mode: create or update the silver crawler, run it, wait for it.
+
+    Defined here rather than in the stack: its catalog target is the silver table, which the
+    first publish_silver creates (the stack only creates the crawler's role).
+    """
+    return GlueCrawlerOperator(
         task_id="catalog_silver",
-        crawler_name=settings.glue_crawler_name,
+        config=crawler_definition(settings, settings.glue_crawler_role),
         poll_interval=settings.aws_poll_seconds,
         deferrable=settings.aws_deferrable,
         aws_conn_id=settings.aws_conn_id,

@@ -30,9 +30,16 @@ def profile_config(settings: Settings) -> Any:
             profile_args={
                 "database": "awsdatacatalog",
                 "schema": settings.glue_database,
-                "work_group": settings.athena_workgroup,
-                "s3_staging_dir": f"s3://{settings.bucket}/athena-results/",
-                "s3_data_dir": f"s3://{settings.bucket}/gold/",
+                # dbt's own workgroup does not enforce its results location, so dbt-athena writes
+                # external_location into every CTAS and gold lands under s3_data_dir. In an
+                # enforcing workgroup it leaves external_location out and Athena puts the table's
+                # data under the results location, which the lifecycle rule expires.
+                "work_group": settings.athena_dbt_workgroup,
+                "s3_staging_dir": settings.dbt_results_dir,
+                "s3_data_dir": settings.gold_data_dir,
+                # s3://<bucket>/gold/<table>/<uuid>/: a rebuild writes a new folder, then swaps the
+                # table to it (the marts' `ha` config), so readers never see a half-written table.
+                "s3_data_naming": "table_unique",
                 "threads": 4,
                 # MWAA's aws_default usually carries no region; the mapping requires one.
                 "region_name": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),

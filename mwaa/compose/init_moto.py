@@ -5,9 +5,10 @@
 The compose mirror runs it once before Airflow starts, so that the aws backend finds its
 buckets, Glue databases, crawler and Athena workgroup. Safe to run again.
 
-The Glue job is left to the DAG: its run_bronze_to_silver task creates the job from
-`aws.glue_job_definition` when it is missing and updates it otherwise. moto has no
-UpdateJob, so a job created here with any other definition would fail the first run.
+The Glue job and the silver crawler are left to the DAG, where each is defined once:
+run_bronze_to_silver creates the job from `aws.glue_job_definition` (and updates it
+later), and catalog_silver in crawler mode creates the crawler from
+`aws.crawler_definition`. The stack creates neither, only their roles.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import os
 from typing import Any
 
 import boto3
-
-FAKE_ROLE = "arn:aws:iam::123456789012:role/{}"
 
 
 def settings(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -30,8 +29,9 @@ def settings(env: dict[str, str] | None = None) -> dict[str, str]:
         "glue_database": env.get("SALES_GLUE_DATABASE", "sales_analytics"),
         "gold_database": env.get("SALES_GOLD_DATABASE", "gold"),
         "athena_workgroup": env.get("SALES_ATHENA_WORKGROUP", "sales_analytics"),
+        "athena_dbt_workgroup": env.get("SALES_ATHENA_DBT_WORKGROUP", "sales_analytics_dbt"),
         "glue_job_name": env.get("SALES_GLUE_JOB_NAME", "sales-bronze-to-silver"),
-        "glue_crawler_name": env.get("SALES_GLUE_CRAWLER_NAME", "sales-lake-crawler"),
+        "glue_crawler_name": env.get("SALES_GLUE_CRAWLER_NAME", "sales-silver-crawler"),
     }
 
 
@@ -49,7 +49,7 @@ def _exists(call: Any, *missing: str) -> bool:
 
 
 def create_all(names: dict[str, str], session: boto3.session.Session | None = None) -> None:
-    """Create the buckets, databases, crawler and workgroup if they are missing."""
+    """Create the buckets, databases and workgroups if they are missing."""
     session = session or boto3.session.Session()
     s3, glue, athena = session.client("s3"), session.client("glue"), session.client("athena")
     for bucket in (names["bucket"], names["mwaa_bucket"]):
@@ -61,30 +61,32 @@ def create_all(names: dict[str, str], session: boto3.session.Session | None = No
             glue.create_database(
                 DatabaseInput={"Name": database, "LocationUri": f"s3://{names['bucket']}/{prefix}/"}
             )
-    crawler = names["glue_crawler_name"]
-    if not _exists(lambda: glue.get_crawler(Name=crawler), "EntityNotFoundException"):
-        glue.create_crawler(
-            Name=crawler,
-            Role=FAKE_ROLE.format("glue-crawler"),
-            DatabaseName=names["glue_database"],
-            Targets={
-                "S3Targets": [
-                    {"Path": f"s3://{names['bucket']}/silver/"},
-                    {"Path": f"s3://{names['bucket']}/gold/"},
-                ]
-            },
-        )
-    workgroup = names["athena_workgroup"]
     existing = {w["Name"] for w in athena.list_work_groups(MaxResults=50).get("WorkGroups", [])}
-    if workgroup not in existing:
-        athena.create_work_group(
-            Name=workgroup,
-            Configuration={
-                "ResultConfiguration": {"OutputLocation": f"s3://{names['bucket']}/athena-results/"},
-                "EnforceWorkGroupConfiguration": True,
-                "BytesScannedCutoffPerQuery": 1073741824,
-            },
-        )
+    for workgroup, config in workgroups(names).items():
+        if workgroup not in existing:
+            athena.create_work_group(Name=workgroup, Configuration=config)
+
+
+def workgroups(names: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The stack's two Athena workgroups: BI (enforced results location) and dbt (not enforced).
+
+    dbt-athena leaves external_location out of its CTAS statements in a workgroup that enforces
+    its results location, and Athena then writes the table's data under that location
+    (s3://<results>/tables/<query id>/), which the lifecycle rule expires after 7 days.
+    """
+    results = f"s3://{names['bucket']}/athena-results"
+    return {
+        names["athena_workgroup"]: {
+            "ResultConfiguration": {"OutputLocation": f"{results}/"},
+            "EnforceWorkGroupConfiguration": True,
+            "BytesScannedCutoffPerQuery": 1073741824,
+        },
+        names["athena_dbt_workgroup"]: {
+            "ResultConfiguration": {"OutputLocation": f"{results}/dbt/"},
+            "EnforceWorkGroupConfiguration": False,
+            "BytesScannedCutoffPerQuery": 1073741824,
+        },
+    }
 
 
 def main() -> None:

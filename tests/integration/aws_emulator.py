@@ -11,6 +11,8 @@ ever succeed. Running in the test process, it can be extended where the tests ne
 - fail_athena_queries makes Athena queries that match fail with a reason.
 - throttle_glue_job_runs makes GetJobRun of a job answer ThrottlingException.
 - crawls_finish / crawler_metrics make crawls complete and answer GetCrawlerMetrics.
+- AthenaPlayer plays Athena's engine: statements run on DuckDB over the lake in moto's S3, so
+  dbt-athena (through Cosmos) builds gold for real and every statement is recorded.
 - FaultInjector sits in front of moto's HTTP app and answers chosen requests of the DAG's tasks
   with the errors AWS sends: S3 500 InternalError or 503 SlowDown, Glue ThrottlingException.
 """
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,8 @@ class MotoAws:
         }
         return {
             "PIPELINE_BACKEND": "aws",
+            # The setting the aws backend requires (no default: the stack's bucket name holds the account).
+            "SALES_BUCKET": default_names()["bucket"],
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
@@ -542,3 +547,403 @@ def job_runs(aws: MotoAws, job_name: str) -> list[dict[str, Any]]:
     """GetJobRuns of a job, oldest first."""
     runs = aws.client("glue").get_job_runs(JobName=job_name)["JobRuns"]
     return sorted(runs, key=lambda r: r["StartedOn"])
+
+
+# ------------------------------------------------------------------------------------ Athena
+
+
+@dataclass
+class Statement:
+    """One statement Athena received: its text (dbt's comment header removed), where, and how it ended."""
+
+    query: str
+    workgroup: str
+    database: str
+    kind: str
+    relation: tuple[str, str] | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    state: str = "SUCCEEDED"
+    reason: str = ""
+
+
+_COMMENT = re.compile(r"^\s*(--[^\n]*\n|/\*.*?\*/)", re.DOTALL)
+_IDENT = r'(?:"[^"]+"|`[^`]+`|[A-Za-z_][\w]*)'
+_RELATION = rf"{_IDENT}(?:\s*\.\s*{_IDENT}){{0,2}}"
+_CTAS = re.compile(
+    rf"^create\s+table\s+(?P<rel>{_RELATION})\s+with\s*\((?P<props>.*?)\)\s*as\s+(?P<sql>.*)$", re.I | re.S
+)
+_VIEW = re.compile(
+    rf"^create\s+(?:or\s+replace\s+)?view\s+(?P<rel>{_RELATION})\s+as\s+(?P<sql>.*)$", re.I | re.S
+)
+_DROP = re.compile(rf"^drop\s+(?:table|view)\s+(?:if\s+exists\s+)?(?P<rel>{_RELATION})\s*;?\s*$", re.I | re.S)
+_RENAME = re.compile(
+    rf"^alter\s+table\s+(?P<rel>{_RELATION})\s+rename\s+to\s+(?P<new>{_RELATION})\s*;?\s*$", re.I | re.S
+)
+_TBLPROPERTIES = re.compile(
+    rf"^alter\s+table\s+(?P<rel>{_RELATION})\s+set\s+tblproperties\s*\((?P<props>.*)\)", re.I | re.S
+)
+_PROPERTY = re.compile(r"'?(?P<key>[\w.]+)'?\s*=\s*(?P<value>ARRAY\s*\[[^\]]*\]|'[^']*'|[\w.]+)", re.I)
+_HIVE_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "bigint",
+    "INTEGER": "int",
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "float",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "HUGEINT": "bigint",
+}
+_ATHENA_RESULT_TYPES = {"string": "varchar", "int": "integer"}
+
+
+def _strip_comments(query: str) -> str:
+    while (match := _COMMENT.match(query)) is not None:
+        query = query[match.end() :]
+    return query.strip().rstrip(";").strip()
+
+
+def _relation(text: str, database: str) -> tuple[str, str]:
+    """(schema, table) of a 1- to 3-part name, without quotes; the context database for 1 part."""
+    parts = [p.strip().strip('"`') for p in re.findall(_IDENT, text)]
+    return (database, parts[-1]) if len(parts) == 1 else (parts[-2], parts[-1])
+
+
+def _properties(text: str) -> dict[str, str]:
+    return {m["key"].lower(): m["value"].strip("'") for m in _PROPERTY.finditer(text)}
+
+
+def _array(value: str) -> list[str]:
+    return re.findall(r"'([^']*)'", value)
+
+
+def _trino_meaning(node: Any) -> Any:
+    """Spell in DuckDB what Trino means where sqlglot picks a DuckDB function of another meaning.
+
+    The same two corrections as tests/unit/test_athena_sql.py's DuckDB twin (kept apart so that
+    the emulator does not depend on a test module).
+    """
+    from sqlglot import exp
+
+    if isinstance(node, exp.Extract) and node.this.name.upper() in ("DOW", "DAY_OF_WEEK"):
+        return exp.Anonymous(this="ISODOW", expressions=[node.expression])
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "TO_MILLISECONDS":
+        (arg,) = node.expressions
+        while isinstance(arg, exp.Paren):
+            arg = arg.this
+        if isinstance(arg, exp.Sub):
+            return exp.Mul(this=exp.Paren(this=arg), expression=exp.Literal.number(86400000))
+    return node
+
+
+class AthenaPlayer:
+    """Plays Athena's engine inside moto: each statement runs on DuckDB over the lake in moto's S3.
+
+    moto records queries but executes none, so dbt-athena could not get past its first model (it
+    reads back from the Glue catalog what each statement created). This player, like GlueWorker
+    for Glue, does what Athena would: SELECTs are transpiled from Trino to DuckDB (sqlglot) and
+    answered with real rows; a CTAS writes Parquet under its external_location (partitioned as
+    asked) and registers the table in moto's Glue catalog; views, drops, renames and table
+    properties change the catalog. It also applies Athena's documented rules the findings turn
+    on: in a workgroup that enforces its results location a CTAS may not name an
+    external_location, and without one the data goes to <results location>/tables/<query id>/
+    (https://docs.aws.amazon.com/athena/latest/ug/considerations-ctas.html); an
+    external_location must be empty. Every statement is kept in `statements`.
+    """
+
+    def __init__(self, aws: MotoAws) -> None:
+        self.aws = aws
+        self.s3 = aws.client("s3")
+        self.glue = aws.client("glue")
+        self.statements: list[Statement] = []
+        self._lock = threading.Lock()
+        self._patches: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> AthenaPlayer:
+        from moto.athena.models import AthenaBackend, QueryResults
+        from moto.athena.responses import AthenaResponse
+
+        player = self
+        original_start = AthenaBackend.start_query_execution
+        original_get = AthenaResponse.get_query_execution
+
+        def start_query_execution(
+            backend: Any, query: str, context: Any, config: Any, workgroup: Any, **kw: Any
+        ) -> str:
+            exec_id = original_start(
+                backend, query=query, context=context, config=config, workgroup=workgroup, **kw
+            )
+            execution = backend.executions[exec_id]
+            database = (context or {}).get("Database", "default") if isinstance(context, dict) else "default"
+            with player._lock:
+                statement, result = player.play(query, workgroup or "primary", database, backend, exec_id)
+            if statement.state == "FAILED":
+                execution._transitions = [("QUEUED", "RUNNING"), ("RUNNING", "FAILED")]
+                execution.sales_reason = statement.reason
+            elif result is not None:
+                backend.query_results[exec_id] = QueryResults(rows=result[0], column_info=result[1])
+            return exec_id
+
+        def get_query_execution(response: Any) -> str:
+            out = json.loads(original_get(response))
+            status = out["QueryExecution"]["Status"]
+            execution = response.athena_backend.executions.get(out["QueryExecution"]["QueryExecutionId"])
+            if status["State"] == "FAILED" and getattr(execution, "sales_reason", None):
+                status["StateChangeReason"] = execution.sales_reason
+            return json.dumps(out)
+
+        self._patch(AthenaBackend, "start_query_execution", start_query_execution)
+        self._patch(AthenaResponse, "get_query_execution", get_query_execution)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._patches):
+            setattr(owner, name, original)
+        self._patches.clear()
+
+    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
+        self._patches.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, replacement)
+
+    # ------------------------------------------------------------------ one statement
+
+    def play(
+        self, query: str, workgroup: str, database: str, backend: Any, exec_id: str
+    ) -> tuple[Statement, tuple[list, list] | None]:
+        """Run one statement; (its record, (rows, column info) for a query that returns rows)."""
+        text = _strip_comments(query)
+        statement = Statement(text, workgroup, database, kind="other")
+        self.statements.append(statement)
+        result = None
+        try:
+            if m := _CTAS.match(text):
+                statement.kind, statement.relation = "ctas", _relation(m["rel"], database)
+                statement.properties = _properties(m["props"])
+                self._ctas(statement, m["sql"], backend.work_groups.get(workgroup), exec_id)
+            elif m := _VIEW.match(text):
+                statement.kind, statement.relation = "view", _relation(m["rel"], database)
+                self._view(statement.relation, m["sql"])
+            elif m := _DROP.match(text):
+                statement.kind, statement.relation = "drop", _relation(m["rel"], database)
+                self._drop(statement.relation)
+            elif m := _RENAME.match(text):
+                statement.kind, statement.relation = "rename", _relation(m["rel"], database)
+                self._rename(statement.relation, _relation(m["new"], database))
+            elif m := _TBLPROPERTIES.match(text):
+                statement.kind, statement.relation = "tblproperties", _relation(m["rel"], database)
+                statement.properties = _properties(m["props"])
+                self._set_properties(statement.relation, statement.properties)
+            elif re.match(r"^(select|with|values)\b", text, re.I):
+                statement.kind = "select"
+                result = self._select(text, database)
+        except Exception as exc:  # Athena answers FAILED with a reason; so does the player
+            statement.state, statement.reason = "FAILED", f"{type(exc).__name__}: {exc}"
+        return statement, result
+
+    # ------------------------------------------------------------------ engine
+
+    def _duckdb(self, sql: str, database: str, tmp: Path) -> tuple[Any, str]:
+        """A DuckDB connection holding every catalog relation `sql` reads, and `sql` in DuckDB."""
+        import duckdb
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(sql, read="trino").transform(_trino_meaning)
+        con = duckdb.connect()
+        loaded: set[tuple[str, str]] = set()
+
+        def load(tree: Any, default_db: str) -> None:
+            ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+            for table in tree.find_all(exp.Table):
+                if not table.name or (not table.db and table.name in ctes):
+                    continue
+                key = (table.db or default_db, table.name)
+                table.set("catalog", None)
+                table.set("db", exp.to_identifier(key[0]))
+                if key in loaded:
+                    continue
+                loaded.add(key)
+                self._load(con, key, tmp, load)
+
+        load(tree, database)
+        return con, tree.sql(dialect="duckdb")
+
+    def _load(self, con: Any, key: tuple[str, str], tmp: Path, load: Callable) -> None:
+        """Make one Glue table or view readable in DuckDB as <db>.<name>."""
+        import sqlglot
+
+        try:
+            table = self.glue.get_table(DatabaseName=key[0], Name=key[1])["Table"]
+        except self.glue.exceptions.EntityNotFoundException:
+            return
+        con.execute(f'create schema if not exists "{key[0]}"')
+        name = f'"{key[0]}"."{key[1]}"'
+        if table.get("TableType") == "VIRTUAL_VIEW":
+            tree = sqlglot.parse_one(table["ViewOriginalText"], read="trino").transform(_trino_meaning)
+            load(tree, key[0])
+            con.execute(f"create or replace view {name} as {tree.sql(dialect='duckdb')}")
+            return
+        location = table["StorageDescriptor"]["Location"]
+        bucket, prefix = _split(location.rstrip("/") + "/")
+        folder = tmp / "tables" / key[0] / key[1]
+        files = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                rel = obj["Key"][len(prefix) :]
+                if any(part.startswith(("_", ".")) for part in rel.split("/")):
+                    continue  # Athena skips files whose names begin with _ or .
+                target = folder / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.s3.download_file(bucket, obj["Key"], str(target))
+                files.append(target)
+        if files:
+            listed = ", ".join(f"'{f}'" for f in files)
+            hive = "true" if table.get("PartitionKeys") else "false"
+            reader = f"read_parquet([{listed}], hive_partitioning = {hive})"
+            con.execute(f"create or replace view {name} as select * from {reader}")
+        else:
+            columns = table["StorageDescriptor"]["Columns"] + table.get("PartitionKeys", [])
+            spelled = ", ".join(f'"{c["Name"]}" {c["Type"].replace("string", "varchar")}' for c in columns)
+            con.execute(f"create or replace table {name} ({spelled})")
+
+    def _select(self, sql: str, database: str) -> tuple[list, list]:
+        with tempfile.TemporaryDirectory() as tmp:
+            con, duck = self._duckdb(sql, database, Path(tmp))
+            with con:
+                cursor = con.execute(duck)
+                names = [d[0] for d in cursor.description]
+                types = [str(d[1]) for d in cursor.description]
+                rows = cursor.fetchall()
+        column_info = []
+        for name, duck_type in zip(names, types, strict=True):
+            hive = _hive_type(duck_type)
+            athena_type = _ATHENA_RESULT_TYPES.get(hive, hive.split("(")[0])
+            column_info.append({"Name": name, "Label": name, "Type": athena_type, "Nullable": "UNKNOWN"})
+
+        def cell(value: Any) -> dict[str, str]:
+            if value is None:
+                return {}
+            if isinstance(value, bool):
+                return {"VarCharValue": "true" if value else "false"}
+            return {"VarCharValue": str(value)}
+
+        header = {"Data": [{"VarCharValue": n} for n in names]}
+        return [header] + [{"Data": [cell(v) for v in row]} for row in rows], column_info
+
+    def _ctas(self, statement: Statement, sql: str, workgroup: Any, exec_id: str) -> None:
+        props = statement.properties
+        configuration = (workgroup.configuration if workgroup else None) or {}
+        results = (configuration.get("ResultConfiguration") or {}).get("OutputLocation")
+        enforced = bool(configuration.get("EnforceWorkGroupConfiguration")) and bool(results)
+        location = props.get("external_location")
+        if location and enforced:
+            raise ValueError(
+                "a CTAS query in a workgroup that enforces its query results location cannot set "
+                "external_location"
+            )
+        if not location:
+            if not results:
+                raise ValueError("no external_location and no workgroup results location")
+            location = results.rstrip("/") + f"/tables/{exec_id}"
+            props["effective_location"] = location
+        bucket, prefix = _split(location.rstrip("/") + "/")
+        if self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0):
+            raise ValueError(
+                f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{location}' already exists"
+            )
+        fmt = props.get("format", "parquet").lower()
+        if fmt != "parquet":
+            raise ValueError(f"the player writes Parquet only, not {fmt}")
+        partitioned = _array(props.get("partitioned_by", "")) if "partitioned_by" in props else []
+        with tempfile.TemporaryDirectory() as tmp:
+            con, duck = self._duckdb(sql, statement.database, Path(tmp))
+            with con:
+                con.execute(f"create table ctas_result as {duck}")
+                described = con.execute("describe ctas_result").fetchall()
+                out = Path(tmp) / "out"
+                if partitioned:
+                    cols = ", ".join(f'"{c}"' for c in partitioned)
+                    con.execute(f"copy ctas_result to '{out}' (format parquet, partition_by ({cols}))")
+                else:
+                    out.mkdir()
+                    con.execute(
+                        f"copy ctas_result to '{out / (exec_id + '_00000.parquet')}' (format parquet)"
+                    )
+            for f in sorted(p for p in out.rglob("*") if p.is_file()):
+                self.s3.upload_file(str(f), bucket, prefix + f.relative_to(out).as_posix())
+        columns = [{"Name": n, "Type": _hive_type(t)} for n, t, *_ in described]
+        by_name = {c["Name"]: c for c in columns}
+        self._put(
+            statement.relation,
+            {
+                "TableType": "EXTERNAL_TABLE",
+                "Parameters": {"EXTERNAL": "TRUE", "has_encrypted_data": "false"},
+                "PartitionKeys": [by_name[p] for p in partitioned],
+                "StorageDescriptor": {
+                    "Columns": [c for c in columns if c["Name"] not in partitioned],
+                    "Location": location,
+                    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                    "SerdeInfo": {
+                        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                    },
+                },
+            },
+        )
+
+    def _view(self, relation: tuple[str, str], sql: str) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            con, duck = self._duckdb(sql, relation[0], Path(tmp))
+            with con:
+                described = con.execute(f"describe {duck}").fetchall()
+        self._put(
+            relation,
+            {
+                "TableType": "VIRTUAL_VIEW",
+                "Parameters": {"presto_view": "true", "comment": "Presto View"},
+                "ViewOriginalText": sql,
+                "StorageDescriptor": {
+                    "Columns": [{"Name": n, "Type": _hive_type(t)} for n, t, *_ in described]
+                },
+            },
+        )
+
+    def _put(self, relation: tuple[str, str], table_input: dict[str, Any]) -> None:
+        table_input = {"Name": relation[1], **table_input}
+        try:
+            self.glue.get_table(DatabaseName=relation[0], Name=relation[1])
+        except self.glue.exceptions.EntityNotFoundException:
+            self.glue.create_table(DatabaseName=relation[0], TableInput=table_input)
+            return
+        self.glue.update_table(DatabaseName=relation[0], TableInput=table_input)
+
+    def _drop(self, relation: tuple[str, str]) -> None:
+        with suppress(self.glue.exceptions.EntityNotFoundException):
+            self.glue.delete_table(DatabaseName=relation[0], Name=relation[1])
+
+    def _rename(self, old: tuple[str, str], new: tuple[str, str]) -> None:
+        table = self.glue.get_table(DatabaseName=old[0], Name=old[1])["Table"]
+        keep = ("TableType", "Parameters", "PartitionKeys", "StorageDescriptor", "ViewOriginalText")
+        self._put(new, {k: table[k] for k in keep if k in table})
+        self._drop(old)
+
+    def _set_properties(self, relation: tuple[str, str], props: dict[str, str]) -> None:
+        table = self.glue.get_table(DatabaseName=relation[0], Name=relation[1])["Table"]
+        keep = ("TableType", "PartitionKeys", "StorageDescriptor", "ViewOriginalText")
+        table_input = {k: table[k] for k in keep if k in table}
+        table_input["Parameters"] = {**table.get("Parameters", {}), **props}
+        self._put(relation, table_input)
+
+    def by_kind(self, kind: str) -> list[Statement]:
+        """The statements of one kind (ctas, view, drop, rename, tblproperties, select, other)."""
+        return [s for s in self.statements if s.kind == kind]
+
+
+def _hive_type(duck_type: str) -> str:
+    """The Glue (Hive) column type of a DuckDB type."""
+    upper = duck_type.upper()
+    if upper.startswith("DECIMAL"):
+        return upper.lower().replace(" ", "")
+    return _HIVE_TYPES.get(upper, upper.lower())

@@ -10,6 +10,7 @@ AWS boundary: GetJobRun / GetQueryExecution answer what Glue and Athena would.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -164,7 +165,9 @@ def failures(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
             ]
         ]
         runs = {job: job_runs(aws_, job) for job in (FAILED_JOB, TIMEOUT_JOB, THROTTLED_JOB, RESUMED_JOB)}
-        crawls = aws_.client("glue").list_crawls(CrawlerName=default_names()["glue_crawler_name"])["Crawls"]
+        glue = aws_.client("glue")
+        crawler = glue.get_crawler(Name=default_names()["glue_crawler_name"])["Crawler"]
+        crawls = glue.list_crawls(CrawlerName=crawler["Name"])["Crawls"]
         logs = "\n".join(p.read_text(errors="replace") for p in (airflow_home / "logs").rglob("*.log"))
         yield {
             "output": output,
@@ -173,6 +176,7 @@ def failures(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
             "runs": runs,
             "queries": queries,
             "crawls": crawls,
+            "crawler": crawler,
         }
     finally:
         monkeypatch.undo()
@@ -243,8 +247,20 @@ def test_no_credentials_or_account_id_in_logs(failures: dict) -> None:
     assert failures["states"], "the DAG ran"
 
 
-def test_crawler_mode_runs_the_stacks_crawler_and_waits_for_it(failures: dict) -> None:
-    """SALES_CATALOG_MODE=crawler: catalog_silver starts the stack's crawler and waits for its crawl."""
+def test_crawler_mode_defines_and_runs_the_silver_crawler(failures: dict) -> None:
+    """SALES_CATALOG_MODE=crawler: catalog_silver creates the crawler (the stack has none), runs it
+    and waits for its crawl. It crawls the silver table only, so it reads exactly the live version
+    the table points at (never silver/_versions/<other>/ nor quarantine staging), writes only the
+    silver database, and never touches gold (dbt-athena registers gold)."""
     assert failures["states"][("catalog_silver", -1)] == ("success", 1)
     (crawl,) = failures["crawls"]
     assert crawl["State"] == "COMPLETED"
+    crawler, names = failures["crawler"], default_names()
+    assert crawler["Targets"]["CatalogTargets"] == [
+        {"DatabaseName": names["glue_database"], "Tables": ["sales"]}
+    ]
+    assert not crawler["Targets"].get("S3Targets"), "no S3 path: a crawl of silver/ would union every version"
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"}
+    output = json.loads(crawler["Configuration"])["CrawlerOutput"]
+    assert output["Tables"] == {"AddOrUpdateBehavior": "MergeNewColumns"}
+    assert crawler["Role"] == "smart-sales-analyzer-glue-crawler"

@@ -17,19 +17,36 @@ from mwaa import deploy
 from mwaa.compose import init_moto
 
 AIRFLOW_SERVICES = {
-    "airflow-apiserver": "api-server",
-    "airflow-scheduler": "scheduler",
-    "airflow-dag-processor": "dag-processor",
-    "airflow-triggerer": "triggerer",
+    "airflow-apiserver": ["api-server"],
+    "airflow-scheduler": ["scheduler"],
+    "airflow-dag-processor": ["dag-processor"],
+    "airflow-triggerer": ["triggerer"],
+    # MWAA runs tasks on Celery workers apart from the scheduler.
+    "airflow-worker": ["celery", "worker"],
 }
 MWAA_HOME = str(deploy.MWAA_HOME)
+# The settings the containers get, as MWAA passes its sales.* options (config.py reads them).
 PIPELINE_SETTINGS = {
+    "AIRFLOW__SALES__PIPELINE_BACKEND",
+    "AIRFLOW__SALES__DATA_DIR",
+    "AIRFLOW__SALES__BUCKET",
+    "AIRFLOW__SALES__GLUE_DATABASE",
+    "AIRFLOW__SALES__ATHENA_WORKGROUP",
+    "AIRFLOW__SALES__ATHENA_DBT_WORKGROUP",
+    "AIRFLOW__SALES__GLUE_JOB_NAME",
+    "AIRFLOW__SALES__GLUE_JOB_ROLE",
+    "AIRFLOW__SALES__GLUE_CRAWLER_NAME",
+    "AIRFLOW__SALES__AWS_CONN_ID",
+}
+# What .env.example documents (the names a user knows from the README).
+DOCUMENTED_SETTINGS = {
     "PIPELINE_BACKEND",
     "SALES_DATA_DIR",
     "SALES_BUCKET",
     "SALES_GLUE_DATABASE",
     "SALES_ATHENA_WORKGROUP",
     "SALES_GLUE_JOB_NAME",
+    "SALES_GLUE_JOB_ROLE",
     "SALES_GLUE_CRAWLER_NAME",
     "SALES_AWS_CONN_ID",
     "SALES_DBT_EXECUTABLE",
@@ -79,7 +96,7 @@ def _mounts(service: dict[str, Any]) -> dict[str, str]:
 
 def test_services_and_images(compose: dict[str, Any], repo_root: Path) -> None:
     services = compose["services"]
-    assert set(AIRFLOW_SERVICES) | {"postgres", "moto", "airflow-init", "aws-init"} <= set(services)
+    assert set(AIRFLOW_SERVICES) | {"postgres", "redis", "moto", "airflow-init", "aws-init"} <= set(services)
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["moto"]["image"] == "motoserver/moto:5.2.5"
     dockerfile = (repo_root / "mwaa" / "compose" / "Dockerfile").read_text()
@@ -88,8 +105,10 @@ def test_services_and_images(compose: dict[str, Any], repo_root: Path) -> None:
         service = services[name]
         assert service["build"]["dockerfile"] == "mwaa/compose/Dockerfile"
         assert service["image"].endswith(":3.3.1-python3.12")
-        assert service["command"] == [command]
+        assert service["command"] == command
         assert service["depends_on"]["airflow-init"]["condition"] == ("service_completed_successfully")
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert service["environment"]["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
     assert services["airflow-init"]["command"] == ["db", "migrate"]
     ports = services["airflow-apiserver"]["ports"]
     assert any(str(p).endswith("8080:8080/tcp") or str(p).endswith(":8080") for p in ports)
@@ -129,8 +148,42 @@ def test_env_example_documents_every_setting(repo_root: Path) -> None:
     referenced = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))
     documented = _env_example(repo_root)
     assert referenced - set(documented) == set(), "add these to .env.example"
-    assert set(documented) >= PIPELINE_SETTINGS
+    assert set(documented) >= DOCUMENTED_SETTINGS
     assert documented["PIPELINE_BACKEND"] == "local"
+
+
+def _dockerfile_folders(dockerfile: str) -> tuple[set[str], bool]:
+    """Folders the image creates with `mkdir -p`, and whether it gives all of MWAA_HOME to airflow:0."""
+    joined = dockerfile.replace("\\\n", " ")
+    folders: set[str] = set()
+    for line in joined.splitlines():
+        if line.startswith("RUN ") and "mkdir -p" in line:
+            command = line.split("mkdir -p", 1)[1].split("&&", 1)[0]
+            folders |= set(command.split())
+    owned = f"chown -R airflow:0 {MWAA_HOME}" in joined and f"chmod -R g+rwX {MWAA_HOME}" in joined
+    return folders, owned
+
+
+def test_every_mounted_path_exists_in_the_image_and_is_writable(
+    compose: dict[str, Any], repo_root: Path
+) -> None:
+    """A named volume starts as a copy of the image's folder, owner included: each must exist in
+    the image, owned by airflow (uid 50000) and group 0, which the containers run as. Folders the
+    image never created would be root's, and the first `docker compose up` could not write them."""
+    folders, owned = _dockerfile_folders((repo_root / "mwaa" / "compose" / "Dockerfile").read_text())
+    assert owned, "the Dockerfile must chown -R airflow:0 and chmod -R g+rwX the Airflow home"
+    for name in AIRFLOW_SERVICES:
+        service = compose["services"][name]
+        assert service["user"] == "50000:0"
+        for volume in service["volumes"]:
+            target = volume["target"]
+            assert target.startswith(MWAA_HOME + "/"), target
+            if volume["type"] == "volume":
+                assert target in folders, f"{name}: volume on {target}, a folder the image does not create"
+            else:
+                # A bind mount of a file or folder: its parent must exist and be the airflow user's.
+                parent = str(Path(target).parent)
+                assert target in folders or parent in folders or parent == MWAA_HOME, (name, target)
 
 
 def test_init_moto_creates_what_the_stack_creates(moto_endpoint: str, aws_env: None) -> None:
@@ -152,10 +205,12 @@ def test_init_moto_creates_what_the_stack_creates(moto_endpoint: str, aws_env: N
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert glue.get_database(Name="sales_analytics")["Database"]["Name"] == "sales_analytics"
     assert glue.get_database(Name="gold")["Database"]["Name"] == "gold"
-    # The job is the DAG's to create (moto has no UpdateJob to bring another definition in step).
+    # The job and the crawler are the DAG's to create (each defined once, in aws.py).
     assert glue.get_jobs()["Jobs"] == []
-    crawler = glue.get_crawler(Name="sales-lake-crawler")["Crawler"]
-    paths = [t["Path"] for t in crawler["Targets"]["S3Targets"]]
-    assert paths == ["s3://lake-under-test/silver/", "s3://lake-under-test/gold/"]
-    workgroup = client("athena").get_work_group(WorkGroup="sales_analytics")["WorkGroup"]
+    assert glue.get_crawlers()["Crawlers"] == []
+    athena = client("athena")
+    workgroup = athena.get_work_group(WorkGroup="sales_analytics")["WorkGroup"]
     assert workgroup["Configuration"]["EnforceWorkGroupConfiguration"] is True
+    dbt = athena.get_work_group(WorkGroup="sales_analytics_dbt")["WorkGroup"]["Configuration"]
+    assert dbt["EnforceWorkGroupConfiguration"] is False
+    assert dbt["ResultConfiguration"]["OutputLocation"] == "s3://lake-under-test/athena-results/dbt/"

@@ -13,7 +13,7 @@ import yaml
 from mwaa import deploy
 
 TEMPLATE = Path("mwaa/cloudformation/sales-analyzer.yaml")
-LAKE_PREFIXES = {"bronze/", "silver/", "quarantine/", "gold/", "athena-results/"}
+LAKE_PREFIXES = {"landing/", "bronze/", "silver/", "quarantine/", "gold/", "athena-results/"}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -127,16 +127,57 @@ def test_lake_bucket_is_private_versioned_encrypted_and_tiered(template: dict) -
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def _overlaps(prefix: str, protected: str) -> bool:
+    return protected.startswith(prefix) or prefix.startswith(protected)
+
+
+def test_lifecycle_rules_never_expire_gold_or_silver(template: dict) -> None:
+    """No rule that deletes current objects covers gold/ or silver/ (a rule with no prefix covers all).
+
+    Noncurrent-version expiry stays: it only removes what dbt or publish_silver already replaced.
+    """
+    rules = template["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    for rule in rules:
+        prefix = rule.get("Prefix", (rule.get("Filter") or {}).get("Prefix", ""))
+        expires = {"ExpirationInDays", "ExpirationDate", "ExpiredObjectDeleteMarker"} & set(rule)
+        if expires:
+            for protected in ("gold/", "silver/"):
+                assert not _overlaps(prefix, protected), (
+                    f"rule {rule['Id']} expires objects under {protected}"
+                )
+    results = next(r for r in rules if r["Prefix"] == "athena-results/")
+    assert results["ExpirationInDays"] <= 7, "query results are what the results prefix is for"
+
+
+def test_athena_workgroups_keep_gold_out_of_the_results_location(template: dict) -> None:
+    """BI workgroup enforces athena-results/; dbt's does not, so every CTAS gets gold/ (dbt-athena)."""
+    from include.sales_analyzer.config import Settings
+
+    resources, params = template["Resources"], template["Parameters"]
+    bi = resources["AthenaWorkgroup"]["Properties"]["WorkGroupConfiguration"]
+    dbt = resources["AthenaDbtWorkgroup"]["Properties"]["WorkGroupConfiguration"]
+    assert bi["EnforceWorkGroupConfiguration"] is True
+    assert dbt["EnforceWorkGroupConfiguration"] is False
+    for config in (bi, dbt):
+        assert config["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+        assert config["ResultConfiguration"]["OutputLocation"]["Sub"].startswith(
+            "s3://${DataBucket}/athena-results/"
+        )
+    assert params["AthenaDbtWorkgroupName"]["Default"] == Settings.athena_dbt_workgroup
+    options = resources["MwaaEnvironment"]["Properties"]["AirflowConfigurationOptions"]
+    assert options["sales.athena_dbt_workgroup"] == {"Ref": "AthenaDbtWorkgroup"}
+
+
 def test_glue_athena_and_mwaa_settings(template: dict) -> None:
     resources = template["Resources"]
-    job = resources["GlueJob"]["Properties"]
-    assert (job["GlueVersion"], job["WorkerType"], job["NumberOfWorkers"]) == ("5.0", "G.1X", 2)
-    assert 0 < job["Timeout"] <= 60
-    crawler_paths = [t["Path"]["Sub"] for t in resources["GlueCrawler"]["Properties"]["Targets"]["S3Targets"]]
-    assert crawler_paths == ["s3://${DataBucket}/silver/", "s3://${DataBucket}/gold/"]
     workgroup = resources["AthenaWorkgroup"]["Properties"]["WorkGroupConfiguration"]
     assert workgroup["EnforceWorkGroupConfiguration"] is True
     assert workgroup["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+    kwargs = json.loads(
+        resources["MwaaEnvironment"]["Properties"]["AirflowConfigurationOptions"]["secrets.backend_kwargs"]
+    )
+    # MWAA's own default (aws/amazon-mwaa-docker-images, mwaa/config/airflow.py) kept.
+    assert kwargs["connections_lookup_pattern"] == "^(?!aws_default$).*$"
 
     params = template["Parameters"]
     assert params["AirflowVersion"]["Default"] == "3.3.1"
@@ -157,19 +198,33 @@ def test_template_paths_match_what_the_deploy_uploads(template: dict) -> None:
     assert versions == set(deploy.VERSIONED_KEYS)
 
 
-def test_stack_job_and_roles_match_what_the_dag_runs(template: dict) -> None:
-    """The DAG updates the Glue job to its own definition each run: the stack must agree with it."""
-    from include.glue import artifacts
+def test_glue_job_and_crawler_are_defined_once_by_the_dag(template: dict) -> None:
+    """The DAG creates and updates the Glue job and the crawler; the stack only gives them roles and logs."""
     from include.sales_analyzer import aws
-    from include.sales_analyzer.config import Settings
+    from include.sales_analyzer.config import SETTINGS, get_settings
 
+    defaults = {s.field: s.default for s in SETTINGS}
     resources, params = template["Resources"], template["Parameters"]
-    assert params["GlueArtifactsPrefix"]["Default"] == Settings.artifacts_prefix
-    base = "s3://${DataBucket}/${GlueArtifactsPrefix}/"
-    job = resources["GlueJob"]["Properties"]
-    assert job["Command"]["ScriptLocation"] == {"Sub": base + artifacts.SCRIPT.name}
-    assert job["DefaultArguments"]["--extra-py-files"] == {"Sub": base + aws.SHARED_ZIP}
-    assert job["Role"] == {"GetAtt": "GlueJobRole.Arn"}
+    types = {r["Type"] for r in resources.values()}
+    assert "AWS::Glue::Job" not in types and "AWS::Glue::Crawler" not in types
+    assert params["GlueArtifactsPrefix"]["Default"] == defaults["artifacts_prefix"]
+    assert params["GlueJobName"]["Default"] == defaults["glue_job_name"]
+    assert params["GlueCrawlerName"]["Default"] == defaults["glue_crawler_name"]
+    # Glue 5.0 logging: the job's --custom-logGroup-prefix names the stack's two log groups.
+    settings = get_settings({"PIPELINE_BACKEND": "local"})
+    arguments = aws.glue_job_definition(settings)["DefaultArguments"]
+    assert "--enable-continuous-cloudwatch-log" not in arguments
+    assert "--continuous-log-logGroup" not in arguments
+    prefix = arguments["--custom-logGroup-prefix"]
+    project = params["ProjectName"]["Default"]
+    groups = {
+        resources[name]["Properties"]["LogGroupName"]["Sub"].replace("${ProjectName}", project)
+        for name in ("GlueOutputLogGroup", "GlueErrorLogGroup")
+    }
+    assert groups == {f"{prefix}/output", f"{prefix}/error"}
+    options = resources["MwaaEnvironment"]["Properties"]["AirflowConfigurationOptions"]
+    assert options["sales.glue_log_group_prefix"]["Sub"].replace("${ProjectName}", project) == prefix
+    assert options["sales.glue_crawler_role"] == {"GetAtt": "GlueCrawlerRole.Arn"}
 
     def statements(role: str) -> dict[str, dict]:
         found = {}
@@ -179,17 +234,24 @@ def test_stack_job_and_roles_match_what_the_dag_runs(template: dict) -> None:
 
     mwaa = statements("MwaaExecutionRole")
     assert {"glue:CreateJob", "glue:UpdateJob", "glue:StartJobRun"} <= set(mwaa["RunGlueJob"]["Action"])
+    assert {"glue:CreateCrawler", "glue:UpdateCrawler", "glue:StartCrawler"} <= set(
+        mwaa["RunGlueCrawler"]["Action"]
+    )
+    assert mwaa["PassGlueCrawlerRole"]["Resource"] == {"GetAtt": "GlueCrawlerRole.Arn"}
+    assert {"Sub": "${DataBucket.Arn}/landing/*"} in mwaa["ReadWriteLake"]["Resource"]
     assert mwaa["PassGlueJobRole"]["Resource"] == {"GetAtt": "GlueJobRole.Arn"}
     assert {"Sub": "${DataBucket.Arn}/${GlueArtifactsPrefix}/*"} in mwaa["ReadWriteLake"]["Resource"]
     glue = statements("GlueJobRole")
     assert glue["ReadJobArtifacts"]["Resource"] == {"Sub": "${DataBucket.Arn}/${GlueArtifactsPrefix}/*"}
 
 
-def test_every_sales_option_is_read_by_the_dag(template: dict, repo_root: Path) -> None:
-    """Each MWAA `sales.*` option becomes SALES_<NAME> (startup.sh), which the code must read."""
+def test_every_sales_option_is_a_declared_setting(template: dict) -> None:
+    """Each MWAA `sales.*` option arrives as AIRFLOW__SALES__<NAME>: config.py must declare it,
+    and every setting the aws backend requires must be set by the stack."""
+    from include.sales_analyzer.config import SETTINGS
+
     options = template["Resources"]["MwaaEnvironment"]["Properties"]["AirflowConfigurationOptions"]
-    source = "\n".join(p.read_text() for p in (repo_root / "include").rglob("*.py"))
-    for option in (o for o in options if o.startswith("sales.")):
-        name = option.removeprefix("sales.").upper()
-        variable = "PIPELINE_BACKEND" if name == "PIPELINE_BACKEND" else f"SALES_{name}"
-        assert f'"{variable}"' in source, f"{option} -> {variable} is read nowhere in include/"
+    sales = {o.removeprefix("sales.") for o in options if o.startswith("sales.")}
+    declared = {s.option for s in SETTINGS}
+    assert sales <= declared, f"options no setting reads: {sorted(sales - declared)}"
+    assert {s.option for s in SETTINGS if s.aws_required} <= sales

@@ -78,9 +78,11 @@ def test_bundle_imports_in_a_clean_interpreter(
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        # What mwaa/startup.sh exports on MWAA (the dbt virtualenv need not exist to parse).
+        # MWAA's sales.* options, as MWAA passes them (config.py reads them; no startup export).
         "AIRFLOW__SALES__PIPELINE_BACKEND": backend,
-        "PIPELINE_BACKEND": backend,
+        "AIRFLOW__SALES__BUCKET": "lake-bucket",
+        "AIRFLOW__SALES__GLUE_JOB_ROLE": "arn:aws:iam::111122223333:role/glue-job",
+        # What mwaa/startup.sh exports (the dbt virtualenv need not exist to parse).
         "SALES_DBT_EXECUTABLE": str(home / "dbt_venv" / "bin" / "dbt"),
         "SALES_DATA_DIR": str(home / "sales_data"),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",

@@ -3,8 +3,9 @@
 The real `sales_medallion` DAG runs on the aws backend against moto in server mode, as in
 tests/integration/test_aws_backend.py, three times on the same logical date:
 
-1. faulted run 1: the bronze PutObject answers 503 SlowDown then 500 InternalError twice (every
-   attempt of the first try fails; the retry finds no object and writes it), an artifact PutObject
+1. faulted run 1: the bronze CopyObject (upload_bronze copies the object extract_source landed)
+   answers 503 SlowDown then 500 InternalError twice (every attempt of the first try fails; the
+   retry finds no object and writes it), an artifact PutObject
    answers 500 once (botocore's retry absorbs it), and every Glue run ends FAILED or TIMEOUT
    after writing part of its output: the run fails at run_bronze_to_silver after its three tries;
 2. faulted run 2: the Glue artifacts' HeadObject answers 503 on every attempt (first try fails),
@@ -172,8 +173,8 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
 
         fates = GlueFates(aws_, ["FAILED", "TIMEOUT", "FAILED"])
         aws_.faults.arm(
-            Fault("PutObject", BRONZE, 503, times=1),
-            Fault("PutObject", BRONZE, 500, times=2),
+            Fault("CopyObject", BRONZE, 503, times=1),
+            Fault("CopyObject", BRONZE, 500, times=2),
             Fault("PutObject", "artifacts/glue/", 500, times=1),
         )
         out["f1"] = _run(airflow_home, aws_, tmp / "f1", fates, env)
@@ -291,16 +292,18 @@ def test_persistent_s3_errors_fail_the_try_clearly_and_leave_no_partial_object(r
     """Errors on all the SDK's attempts of a call: the try fails naming the object and the error."""
     f1, f2, requests = runs["f1"], runs["f2"], runs["requests"]
     assert f1["tasks"][("upload_bronze", -1)] == ("success", 2)
-    bronze_puts = [r for r in requests if r.operation == "PutObject" and r.key.startswith(BRONZE)]
-    assert [r.status for r in bronze_puts] == [503, 500, 500, 200], "3 errors fail try 1; try 2 writes"
-    (key,) = {r.key for r in bronze_puts}
-    # Try 2 first looked for the object: the failed PUT left nothing visible to reuse.
+    bronze_copies = [r for r in requests if r.operation == "CopyObject" and r.key.startswith(BRONZE)]
+    assert [r.status for r in bronze_copies] == [503, 500, 500, 200], "3 errors fail try 1; try 2 writes"
+    (key,) = {r.key for r in bronze_copies}
+    # Try 2 first looked for the object: the failed copy left nothing visible to reuse.
     heads = [r for r in requests if r.operation == "HeadObject" and r.key == key]
     assert [r.status for r in heads[:2]] == [404, 404], heads[:2]
-    name = key.rsplit("/", 1)[1]
     internal = "We encountered an internal error. Please try again."
-    expected = f"upload of {name} to s3://{BUCKET}/{key}: AWS error InternalError on PutObject: {internal}"
-    assert expected in f1["output"], f1["output"][-3000:]
+    expected = re.compile(
+        rf"copy of s3://{BUCKET}/landing/[^ ]+/{re.escape(key.rsplit('/', 1)[1])} to s3://{BUCKET}/{key}: "
+        f"AWS error InternalError on CopyObject: {re.escape(internal)}"
+    )
+    assert expected.search(f1["output"]), f1["output"][-3000:]
     assert f2["tasks"][("upload_glue_artifacts", -1)] == ("success", 2)
     assert f2["tasks"][("validate_silver", -1)] == ("success", 2)
     assert f2["tasks"][("publish_silver", -1)] == ("success", 2)
@@ -322,7 +325,7 @@ def test_persistent_s3_errors_fail_the_try_clearly_and_leave_no_partial_object(r
     assert any(quarantine.search(m) for m in messages), messages
     # publish's failed try moved nothing: the table appeared only with its successful retry
     table_calls = [r for r in requests if r.operation in ("AWSGlue.CreateTable", "AWSGlue.UpdateTable")]
-    copies = [r for r in requests if r.operation == "CopyObject"]
+    copies = [r for r in requests if r.operation == "CopyObject" and r.key.startswith("quarantine/sales/")]
     assert [r.status for r in copies[:4]] == [500, 500, 500, 200]
     assert _position(requests, table_calls[0]) > _position(requests, copies[3])
 
@@ -393,7 +396,7 @@ def test_aws_tasks_retried_after_they_completed_change_nothing(
     }
     source = tmp_path / before["report"]["bronze"]["file_name"]
     aws_.client("s3").download_file(BUCKET, before["report"]["bronze"]["key"], str(source))
-    bronze = aws.upload_bronze({"path": str(source)}, DAY)
+    bronze = aws.upload_bronze(aws.land_file(source, f"{key}-retry"), DAY)
     assert (bronze["reused"], bronze["key"]) == (True, before["report"]["bronze"]["key"])
     artifacts = aws.upload_glue_artifacts(bronze, DAY, key)
     assert artifacts["uploaded"] == []
@@ -408,7 +411,9 @@ def test_aws_tasks_retried_after_they_completed_change_nothing(
 def test_persistent_upload_part_error_leaves_no_object_and_no_open_upload(
     runs: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A file above the multipart threshold: a failing part aborts the upload; a 503 once is retried."""
+    """A file above the multipart threshold: extract_source lands it with a multipart upload, and
+    upload_bronze copies it to bronze part by part (UploadPartCopy); a copy part failing on every
+    attempt aborts the copy (nothing in bronze, no open upload); a 503 once is retried."""
     aws_ = runs["aws"]
     for key, value in aws_.airflow_env().items():
         monkeypatch.setenv(key, value)
@@ -416,10 +421,11 @@ def test_persistent_upload_part_error_leaves_no_object_and_no_open_upload(
     line = b"1,CA-2017-152156,08/11/2017,11/11/2017,Second Class,CG-12520,Claire Gute,Consumer," * 2
     big.write_bytes(line * (9 * 2**20 // len(line)))  # 9 MiB: two parts
     day = "2026-02-01"
+    landed = aws.land_file(big, "multipart-1")
     aws_.faults.arm(Fault("UploadPart", "bronze/", 500, times=10**6))
     try:
         with pytest.raises(PipelineError) as failed:
-            aws.upload_bronze({"path": str(big)}, day)
+            aws.upload_bronze(landed, day)
     finally:
         aws_.faults.arm()
     assert len(aws_.faults.injected("UploadPart")) >= ATTEMPTS
@@ -432,7 +438,7 @@ def test_persistent_upload_part_error_leaves_no_object_and_no_open_upload(
     transient = Fault("UploadPart", "bronze/", 503, times=1)
     aws_.faults.arm(transient)
     try:
-        written = aws.upload_bronze({"path": str(big)}, day)
+        written = aws.upload_bronze(landed, day)
     finally:
         aws_.faults.arm()
     assert transient.hits == 1
