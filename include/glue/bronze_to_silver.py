@@ -220,8 +220,9 @@ def csv_fields(line: str) -> list[str]:
 
     Only malformed lines come here: their fields are never silver values, but the quarantine's
     revenue and the date-order votes read them as DuckDB does. Java's regex search restarts at every
-    position and rescans, quadratic on a long line full of quotes (RE2 is linear), so the same
-    leftmost-first search is written out: at a quote, a quoted field ends at the first quote that is
+    position and rescans, quadratic on a long line full of quotes (RE2 is linear; Python's re
+    backtracks as Java does, and RE2's bindings are not on Glue), so the same leftmost-first search
+    of this one pattern is written out: at a quote, a quoted field ends at the first quote that is
     not half of a "" pair and must be followed by a comma (no backtracking can end it elsewhere: any
     earlier end is a quote followed by a quote); elsewhere an unquoted field runs to the next comma
     and fails at a quote. A start that fails is retried one character on, as a regex search does.
@@ -415,8 +416,14 @@ def _finding(source: str, rule: str, action: str, before: Column, after: Column,
     )
 
 
+# The pattern csv_fields searches for, character for character (the parity test holds the two alike).
+CSV_FIELD_SCANNED = '("(?:[^"]|"")*"|[^,"]*),'
+
+
 def _split_fields(parsed: DataFrame) -> DataFrame:
     """Every line with its CSV fields, found as DuckDB finds them (string_split / regexp_extract_all)."""
+    if chk.CSV_FIELD != CSV_FIELD_SCANNED:
+        raise ValueError(f"checks.py's CSV pattern changed ({chk.CSV_FIELD!r}): revisit csv_fields")
     raw = sf.col("raw_line")
     with_comma = sf.concat(raw, sf.lit(","))
     wellformed = parsed.where(~sf.col("malformed")).withColumn(
