@@ -31,12 +31,13 @@ export NO_COLOR := 1
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt mwaa/constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-overrides.txt mwaa/constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 (MWAA's version) is needed: install it and retry, or pass PYTHON=/path/to/python3.12"; exit 1; }
 	@echo ">> creating the Airflow virtualenv $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade uv
-	$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c mwaa/constraints.txt
+	$(UV) pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.txt -c mwaa/constraints.txt \
+	  --override requirements-overrides.txt
 	touch $@
 
 $(DBT_VENV)/.installed: requirements-dbt.txt | $(VENV)/.installed

@@ -114,8 +114,19 @@ def dbt_env() -> dict[str, str]:
     }
 
 
-def run_dbt(args: list[str], profiles_dir: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the dbt executable of the dbt virtualenv on this project."""
+def in_process_dbt() -> Path | None:
+    """The dbt of this interpreter's own environment, if dbt is installed in it.
+
+    That is the dbt Cosmos runs in-process (InvocationMode.DBT_RUNNER) on the local backend.
+    """
+    dbt = Path(sys.executable).with_name("dbt")
+    return dbt if dbt.is_file() else None
+
+
+def run_dbt(
+    args: list[str], profiles_dir: Path | None = None, executable: str | Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run dbt on this project: `executable`, else the dbt virtualenv's (SALES_DBT_EXECUTABLE)."""
     settings = get_settings()
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +136,7 @@ def run_dbt(args: list[str], profiles_dir: Path | None = None) -> subprocess.Com
                 yaml.safe_dump(duckdb_profile(settings.warehouse_path))
             )
         cmd = [
-            settings.dbt_executable,
+            str(executable or settings.dbt_executable),
             *args,
             "--project-dir",
             str(DBT_PROJECT_DIR),
@@ -141,9 +152,12 @@ def build_manifest() -> Path:
     # each model task does not parse the project again.
     # --profile/--target as Cosmos passes them: dbt hashes both into the partial-parse state.
     flags = ["--profile", PROFILE_NAME, "--target", LOCAL_TARGET]
-    proc = run_dbt(["parse", "--no-partial-parse", *flags])
+    # partial_parse.msgpack is only reused by the dbt version that wrote it: build it with the
+    # dbt the local tasks run in-process when there is one, else the dbt virtualenv's.
+    dbt = in_process_dbt()
+    proc = run_dbt(["parse", "--no-partial-parse", *flags], executable=dbt)
     if proc.returncode == 0:
-        proc = run_dbt(["parse", *flags])
+        proc = run_dbt(["parse", *flags], executable=dbt)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"dbt parse failed (exit {proc.returncode})")

@@ -61,6 +61,45 @@ def profile_config(settings: Settings) -> Any:
     return ProfileConfig(profile_name=PROFILE_NAME, target_name=LOCAL_TARGET, profile_mapping=mapping)
 
 
+def freeze_gc(context: Any) -> None:
+    """Before an in-process dbt task: move every object alive now out of the collector's reach.
+
+    Cosmos runs gc.collect() after each in-process dbt command (cosmos/dbt/runner.py,
+    _cleanup_dbt_adapters, to release dbt-duckdb's semaphores). In a worker process holding
+    Airflow, Great Expectations and dbt that walks ~480,000 objects: 1.3-2.1 s per task on this
+    machine, 0.05 s once the objects from before the task are frozen (docs/benchmarks.md).
+    Only this task's own garbage is left to collect; release_dbt_duckdb unfreezes.
+    """
+    import gc
+
+    gc.freeze()
+
+
+def release_dbt_duckdb(project_dir: str, **_: Any) -> None:
+    """After an in-process dbt command: close the warehouse dbt-duckdb keeps open, unfreeze gc.
+
+    dbt-duckdb holds one DuckDB database per process (its connection manager's environment)
+    after dbtRunner returns. Under `airflow dags test` every task runs in one process, and the
+    next task that opens the warehouse (publish_gold attaches it read-only) would fail with
+    DuckDB's "Unique file handle conflict". Cosmos calls this after each dbt command, whether
+    the command passed or failed (it raises for a failure afterwards).
+    """
+    import gc
+    import sys
+
+    gc.unfreeze()
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:  # dbt ran as a subprocess: nothing is open in this process
+        return
+    manager = connections.DuckDBConnectionManager
+    try:
+        environment = manager.env()
+    except Exception:  # dbt-duckdb raises a bare Exception when no environment was created
+        return
+    environment.close()
+    manager.close_all_connections()
+
+
 def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
     """The dbt models and tests as Airflow tasks, rendered from the prebuilt manifest."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
@@ -89,7 +128,13 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
         profile_config=profile_config(settings),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.SUBPROCESS,
+            # Local: dbt-duckdb lives in Airflow's own environment (requirements-dev.txt), and
+            # None lets Cosmos pick InvocationMode.DBT_RUNNER at run time: every task calls dbt
+            # in the worker's process, without starting dbt and importing it again (~4 s each,
+            # docs/benchmarks.md). Where dbt is not importable (the compose mirror) Cosmos runs
+            # dbt_executable_path instead. AWS: dbt-athena only exists in the dbt virtualenv
+            # (MWAA pins a PyAthena it cannot use), so always a subprocess.
+            invocation_mode=None if settings.backend == "local" else InvocationMode.SUBPROCESS,
             dbt_executable_path=settings.dbt_executable,
             test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         ),
@@ -103,6 +148,14 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
             should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
-        operator_args={"install_deps": False, "retries": 2},
+        operator_args={
+            "install_deps": False,
+            "retries": 2,
+            **(
+                {"pre_execute": freeze_gc, "callback": release_dbt_duckdb}
+                if settings.backend == "local"
+                else {}
+            ),
+        },
         **kwargs,
     )
