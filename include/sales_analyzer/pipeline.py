@@ -272,6 +272,9 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
             con.execute(f'create table main."{name}" as select * from build.{GOLD_SCHEMA}."{name}"')
             tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
             order = EXPORT_ORDER.get(name, "all")
+            columns = {r[0] for r in con.execute(f'describe main."{name}"').fetchall()}
+            if not {part.split()[0] for part in order.split(", ")} <= columns | {"all"}:
+                order = "all"  # a table that is not the mart this order was written for
             ordered = f'(select * from main."{name}" order by {order})'
             safe = f'(select {csv_safe_select(con, name)} from main."{name}" order by {order})'
             con.execute(f"copy {safe} to '{export_dir / (name + '.csv')}' (header)")

@@ -169,7 +169,8 @@ class SilverPaths:
             quarantine_dir=qdir,
             quarantine_file=qdir / "quarantine.parquet",
             quarantine_tmp=staging / "quarantine.parquet",
-            repairs_file=qdir / "repairs.parquet",
+            # its own prefix, beside quarantine: a glob or a table over quarantine/ never mixes the two
+            repairs_file=lake / "repairs" / "sales" / f"ingest_date={ingest_date}" / "repairs.parquet",
             repairs_tmp=staging / "repairs.parquet",
         )
 
@@ -399,8 +400,7 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
         shown = "; ".join(f"line {n}: {raw[:90]}" for n, raw in examples)
         formats = sorted({c.format or "dd/mm/yyyy" for c in contract.columns if c.type == "date"})
         why = (
-            f"{month:,} lines have a date whose second part is above 12, "
-            f"{day:,} one whose first part is"
+            f"{month:,} lines have a date whose second part is above 12, {day:,} one whose first part is"
             if month
             else f"no date proves either order, and {fits_swapped:,} lines hold plausible dates read "
             f"month-first against {fits:,} read day-first"
@@ -459,6 +459,7 @@ def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
         (paths.quarantine_tmp, paths.quarantine_file),
         (paths.repairs_tmp, paths.repairs_file),
     ):
+        final.parent.mkdir(parents=True, exist_ok=True)
         if tmp.exists():  # a retry after a half-done publish finds it moved
             os.replace(tmp, final)
     shutil.rmtree(paths.staging_dir, ignore_errors=True)

@@ -268,7 +268,11 @@ def test_quarantine_browser(app: AppTest, gold_dir: Path) -> None:
         held = con.execute("select coalesce(sum(revenue), 0) from read_parquet(?)", [path]).fetchone()[0]
         findings = con.execute(
             "select action, rule, column_name, count(*) as values from read_parquet(?) group by all",
-            [path.replace("quarantine.parquet", "repairs.parquet")],
+            [
+                path.replace("/quarantine/sales/", "/repairs/sales/").replace(
+                    "quarantine.parquet", "repairs.parquet"
+                )
+            ],
         ).df()
     reasons, lines, finding_counts, repairs = tables(at)
     assert metrics(at)["Revenue held"][0] == ("-" if held < 0 else "") + f"${abs(held):,.2f}"

@@ -66,6 +66,15 @@ print("DONE", flush=True)
 """
 
 
+def wait_started(child: subprocess.Popen) -> None:
+    """Read the child's output up to its STARTED line (log lines may come first)."""
+    for _ in range(1000):
+        line = child.stdout.readline()
+        if not line or line.strip() == "STARTED":
+            break
+    assert line.strip() == "STARTED", "the child ended before it started its work"
+
+
 def start_child(code: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
@@ -90,7 +99,7 @@ def test_killed_during_silver_write_then_rerun(big_file: Path, baseline: list, t
     run_silver_stage(tmp_path, big_file, "first")
     live_before = (tmp_path / "lake" / "silver" / "sales").resolve()
     child = start_child(CHILD, str(tmp_path), str(big_file), "killed")
-    assert child.stdout.readline().strip() == "STARTED"
+    wait_started(child)
     staging = tmp_path / "lake" / "_staging" / "killed" / "lines.parquet"
     deadline = time.monotonic() + 60
     while not staging.exists() and time.monotonic() < deadline:
@@ -158,7 +167,7 @@ def test_killed_during_gold_publish_readers_keep_previous_gold(tmp_path: Path, k
     pipeline.publish_gold("old", settings=settings_for(tmp_path))
     make_warehouse(tmp_path, 1_000_000, "new")
     child = start_child(PUBLISH_CHILD, str(tmp_path), "new")
-    assert child.stdout.readline().strip() == "STARTED"
+    wait_started(child)
     time.sleep(kill_after)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)

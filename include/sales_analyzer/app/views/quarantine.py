@@ -23,7 +23,9 @@ ingest_date = st.selectbox("Ingest date", list(partitions), key="ingest_date")
 path = partitions[ingest_date]
 frame = ui.quarantine(str(path), path.stat().st_mtime_ns)
 st.caption(str(path))
-findings = reports.read_repairs(path.with_name("repairs.parquet"))
+findings = reports.read_repairs(
+    data_dir / "lake" / "repairs" / "sales" / path.parent.name / "repairs.parquet"
+)
 
 
 def show_findings() -> None:
