@@ -36,6 +36,7 @@ from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
+from include.sales_analyzer.operators import SilverQualityGateOperator
 
 settings = get_settings()  # environment variables only: no I/O at parse time
 # Named assets: their identity must not change with the data directory or the backend.
@@ -116,12 +117,6 @@ def sales_medallion() -> None:
         ingest_date, _, key = _run()
         return transform(bronze, ingest_date, key)
 
-    @task
-    def validate_silver(silver: dict, params: dict | None = None) -> dict:
-        from include.sales_analyzer.pipeline import validate_silver as validate
-
-        return validate(silver, params["max_quarantine_fraction"])
-
     @task(outlets=[SILVER])
     def publish_silver(silver: dict) -> dict:
         from include.sales_analyzer.pipeline import publish_silver as publish
@@ -164,7 +159,8 @@ def sales_medallion() -> None:
     extracted = extract_source()
     bronze = upload_bronze(extracted)
     silver = run_bronze_to_silver(bronze)
-    quality = validate_silver(silver)
+    # quality: the GX checkpoint operator, with a Data Docs link on the task
+    quality = SilverQualityGateOperator(task_id="validate_silver", silver=silver).output
     published = publish_silver(silver)
     cleanup = discard_unpublished_silver(silver).as_teardown(setups=silver)
     gold = publish_gold()
@@ -194,10 +190,6 @@ def aws_stages() -> None:
     def upload_glue_artifacts(bronze: dict) -> dict:
         ingest_date, _, key = _run()
         return aws.upload_glue_artifacts(bronze, ingest_date, key)
-
-    @task(task_id="validate_silver")
-    def validate_silver_in_s3(bronze: dict, run: dict, params: dict | None = None) -> dict:
-        return aws.validate_silver(bronze, run, params["max_quarantine_fraction"])
 
     @task(task_id="publish_silver", outlets=[SILVER])
     def publish_silver_table(run: dict) -> dict:
@@ -238,7 +230,9 @@ def aws_stages() -> None:
     bronze = upload_bronze_to_s3(extracted)
     run = upload_glue_artifacts(bronze)
     silver = aws.glue_job_operator(settings, script_args=run["arguments"])
-    quality = validate_silver_in_s3(bronze, run)
+    quality = SilverQualityGateOperator(
+        task_id="validate_silver", backend="aws", bronze=bronze, glue_run=run
+    ).output
     published = publish_silver_table(run)
     cleanup = discard_unpublished_silver_in_s3(run).as_teardown(setups=silver)
     if settings.catalog_mode == "crawler":

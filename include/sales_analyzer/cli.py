@@ -1,19 +1,32 @@
-"""`make run`: run the DAG once with `airflow dags test` and say where the outputs are."""
+"""`make run`: run the DAG once with `airflow dags test`, one line per task, then the summary.
+
+Airflow's own output (about a thousand lines for one run) goes to a log file under the data
+directory; the terminal gets one line per finished task with its state and duration, a
+progress count, and the closing summary. A failed task prints its error and where its lines
+start in the log file.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from include.sales_analyzer.config import REPO_ROOT, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID
 
 DAG_ID = "sales_medallion"
+DAG_FILE = REPO_ROOT / "dags" / f"{DAG_ID}.py"
 
 
 def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
@@ -43,8 +56,183 @@ def dag_conf(source: str | None, rows: int, seed: int, damaged: bool = False) ->
     return {"source": "synthetic", "rows": rows, "seed": seed, "damaged": damaged}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run the DAG, print the outputs."""
+def roots_with(path: Path, roots: Iterable[Path]) -> tuple[list[Path], Path | None]:
+    """The input roots extended by `path`'s folder when no root holds it (and that folder)."""
+    roots = list(roots)
+    if any(path.is_relative_to(root) for root in roots):
+        return roots, None
+    return [*roots, path.parent], path.parent
+
+
+# `airflow dags test` runs the tasks one after the other in its own process and logs, per
+# attempt: "[DAG TEST] starting task_id=...", the task's lines, "... new_state=<state> ...",
+# "[DAG TEST] end task task_id=...". Structured logs would be sturdier, but `dags test` has
+# no option to print them as JSON, so these three markers are read from its text output.
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z?\s")
+_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
+_STATE = re.compile(r"Task instance state updated .*\bnew_state=(\w+)")
+_RUN_END = re.compile(r"DagRun Finished: .*\bstate=(\w+)")
+# The last line of a Python traceback: "pkg.module.SomeError: message" or "SomeError".
+_EXCEPTION = re.compile(
+    r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Failed|Exit|Interrupt|Warning)\b.*"
+)
+
+
+@dataclass
+class TaskAttempt:
+    """One attempt of one task as `dags test` logged it."""
+
+    task_id: str
+    first_line: int
+    started: datetime | None
+    started_wall: float
+    state: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunProgress:
+    """Reads `airflow dags test` output line by line; says what finished as it finishes."""
+
+    total: int | None = None
+    attempts: list[TaskAttempt] = field(default_factory=list)
+    run_state: str | None = None
+    _current: TaskAttempt | None = None
+    _line_no: int = 0
+    _in_traceback: bool = False
+
+    @property
+    def finished(self) -> list[TaskAttempt]:
+        """Attempts that ended in a final state (not a retry)."""
+        return [a for a in self.attempts if a.state and a.state != "up_for_retry"]
+
+    def feed(self, line: str) -> str | None:
+        """Take one output line; return the terminal line to print when a task attempt ends."""
+        self._line_no += 1
+        line = line.rstrip("\n")
+        stamp = _STAMP.match(line)
+        when = datetime.fromisoformat(stamp.group(1)) if stamp else None
+        if m := _START.search(line):
+            self._current = TaskAttempt(_task_name(m), self._line_no, when, time.monotonic())
+            self.attempts.append(self._current)
+            self._in_traceback = False
+            return None
+        if m := _RUN_END.search(line):
+            self.run_state = m.group(1)
+            return None
+        current = self._current
+        if current is None:
+            return None
+        if m := _STATE.search(line):
+            current.state = m.group(1)
+            return None
+        if line.startswith("Traceback (most recent call last)"):
+            self._in_traceback = True
+            return None
+        if self._in_traceback and not stamp and _EXCEPTION.match(line):
+            current.error = line.strip()
+        if stamp:
+            self._in_traceback = False
+        if _END.search(line):
+            self._current = None
+            if current.started and when:
+                current.seconds = (when - current.started).total_seconds()
+            else:
+                current.seconds = time.monotonic() - current.started_wall
+            return self.describe(current)
+        return None
+
+    def describe(self, attempt: TaskAttempt) -> str:
+        """`[ 7/29] success    3.1s  run_bronze_to_silver` (and the error of a failed attempt)."""
+        done = len(self.finished)
+        width = len(str(self.total or 99))
+        count = f"{done:>{width}}/{self.total}" if self.total else f"{done:>{width}}"
+        state = attempt.state or "unknown"
+        if state == "up_for_retry":
+            count, state = " " * len(count), "retry"
+        text = f"   [{count}] {state:<8} {attempt.seconds:6.1f}s  {attempt.task_id}"
+        if attempt.error and state != "success":
+            text += f"\n{'':>{len(count) + 24}}{_shorten(attempt.error)}"
+        return text
+
+
+def _task_name(match: re.Match) -> str:
+    task_id, map_index = match.group(1), int(match.group(2))
+    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def count_tasks(result: dict[str, int]) -> None:
+    """Parse the DAG file (as `dags test` will) and store its task count in result['total']."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(DAG_FILE), include_examples=False)
+        dag = bag.dags.get(DAG_ID)
+        if dag is not None:
+            result["total"] = len(dag.tasks)
+    except Exception:  # the count only decorates the progress lines
+        pass
+
+
+def run_dag(cmd: list[str], env: dict[str, str], log_path: Path, out: TextIO, progress: RunProgress) -> int:
+    """Run `cmd`, copy all of its output to `log_path` and print a line per finished task."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**env, "PYTHONUNBUFFERED": "1"}  # lines as they happen, not in 8 KiB blocks
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            shown = progress.feed(line)
+            if shown:
+                print(shown, file=out, flush=True)
+        return proc.wait()
+
+
+def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO) -> None:
+    """The closing summary: conservation, quarantine/repairs/warnings, where the outputs are."""
+    from include.sales_analyzer.summary import summary_lines
+
+    rows, law = report["rows"], report["conservation"]
+    print(f"\n== {DAG_ID} finished in {elapsed:.0f}s ({report['source'].get('description')})", file=out)
+    print(
+        f"   bronze {rows['bronze_lines']:,} lines = silver {rows['silver']:,} rows"
+        f" + quarantine {rows['quarantine']:,} + header/blank {rows['non_record_lines']:,}"
+        f" -> conservation {'holds' if law['holds'] else 'BROKEN'}",
+        file=out,
+    )
+    if any(key in report for key in ("quarantine", "repairs", "warnings")):
+        for line in summary_lines(report):
+            print(f"   {line}", file=out)
+    for label, key in (
+        ("gold tables (DuckDB)", "gold_database"),
+        ("gold CSV/Parquet", "gold_exports"),
+        ("silver Parquet", "silver"),
+        ("quarantine", "quarantine"),
+        ("quality report", "quality_report"),
+    ):
+        print(f"   {label:22} {report['outputs'][key]}", file=out)
+    print(f"   {'Data Docs':22} {report['quality'].get('data_docs')}", file=out)
+    print(f"   {'run report':22} {report_path}", file=out)
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    """Parse arguments, run the DAG with a line per task, print the outputs."""
     parser = argparse.ArgumentParser(prog="make run")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the pipeline once offline")
@@ -56,37 +244,61 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     conf = dag_conf(args.source, args.rows, args.seed, args.damaged)
+    env = airflow_env()
+    if conf["source"] == "file":
+        path = Path(conf["source_path"])
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "does not exist"
+            print(f"!! SOURCE={args.source}: {path} {what}; expected a CSV file", file=out)
+            return 2
+        # The person at the shell named this file: its folder is allowed for this run only
+        # (a DAG Param from the UI stays within the configured roots).
+        roots, added = roots_with(path, settings.allowed_input_roots)
+        if added is not None:
+            env["SALES_INPUT_ROOTS"] = os.pathsep.join(str(r) for r in roots)
+            print(f">> {path.name} is outside the input roots: allowing {added} for this run", file=out)
+
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    log_path = settings.data_dir / "logs" / f"make-run-{stamp}.log"
     airflow = str(Path(sys.executable).with_name("airflow"))
     cmd = [airflow, "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
-    print(f">> running {DAG_ID} offline: {json.dumps(conf)}", flush=True)
+    print(f">> running {DAG_ID} offline: {json.dumps(conf)}", file=out)
+    print(f">> full Airflow output: {log_path}", file=out, flush=True)
+
+    counted: dict[str, int] = {}
+    counter = threading.Thread(target=count_tasks, args=(counted,), daemon=True)
+    counter.start()
+    progress = _CountedProgress(counted)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=airflow_env(), check=False)
+    returncode = run_dag(cmd, env, log_path, out, progress)
     elapsed = time.perf_counter() - started
     report_path = settings.data_dir / "run_report.json"
-    if proc.returncode != 0 or not report_path.exists():
-        print(f"!! {DAG_ID} failed after {elapsed:.0f}s (exit {proc.returncode}); see the task logs above")
-        return proc.returncode or 1
+    failed = [a for a in progress.finished if a.state != "success" and a.state != "skipped"]
+    if returncode != 0 or progress.run_state != "success" or failed or not report_path.exists():
+        print(f"\n!! {DAG_ID} failed after {elapsed:.0f}s (exit {returncode})", file=out)
+        for attempt in failed:
+            print(f"   {attempt.task_id}: {attempt.state}", file=out)
+            if attempt.error:
+                print(f"   {_shorten(attempt.error, 2000)}", file=out)
+            print(f"   its log: {log_path}, from line {attempt.first_line}", file=out)
+        if not failed:
+            print(f"   see {log_path}", file=out)
+        return returncode or 1
     report = json.loads(report_path.read_text())
-    if report.get("run_id") is None:
-        return 1
-    rows, law = report["rows"], report["conservation"]
-    print(f"\n== {DAG_ID} finished in {elapsed:.0f}s ({report['source'].get('description')})")
-    print(
-        f"   bronze {rows['bronze_lines']:,} lines = silver {rows['silver']:,} rows"
-        f" + quarantine {rows['quarantine']:,} + header/blank {rows['non_record_lines']:,}"
-        f" -> conservation {'holds' if law['holds'] else 'BROKEN'}"
-    )
-    for label, key in (
-        ("gold tables (DuckDB)", "gold_database"),
-        ("gold CSV/Parquet", "gold_exports"),
-        ("silver Parquet", "silver"),
-        ("quarantine", "quarantine"),
-        ("quality report", "quality_report"),
-    ):
-        print(f"   {label:22} {report['outputs'][key]}")
-    print(f"   {'Data Docs':22} {report['quality'].get('data_docs')}")
-    print(f"   {'run report':22} {report_path}")
+    print_summary(report, report_path, elapsed, out)
     return 0
+
+
+class _CountedProgress(RunProgress):
+    """RunProgress whose total arrives from the counting thread when it is ready."""
+
+    def __init__(self, counted: dict[str, int]) -> None:
+        super().__init__()
+        self._counted = counted
+
+    def describe(self, attempt: TaskAttempt) -> str:
+        self.total = self.total or self._counted.get("total")
+        return super().describe(attempt)
 
 
 if __name__ == "__main__":
