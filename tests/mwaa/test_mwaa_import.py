@@ -34,7 +34,19 @@ imported = time.perf_counter()
 bag = BundleDagBag(dag_folder=sys.argv[1], bundle_path=Path(sys.argv[1]))
 parsed = time.perf_counter()
 dag = bag.dags.get("sales_medallion")
+# What the API server does with plugins.zip: load plugins/, mount their FastAPI apps, list views.
+from airflow import plugins_manager
+from fastapi.testclient import TestClient
+plugins, plugin_errors = plugins_manager._get_plugins()
+apps, _ = plugins_manager.get_fastapi_plugins()
+views, _ = plugins_manager._get_ui_plugins()
+pages = {a["url_prefix"]: TestClient(a["app"]).get("/").text for a in apps}
 print(json.dumps({
+    "plugins": sorted(p.name for p in plugins),
+    "plugin_errors": plugin_errors,
+    "plugin_files": sorted(str(getattr(p, "source", "")) for p in plugins),
+    "views": sorted(v["url_route"] for v in views),
+    "pages": pages,
     "dag_ids": sorted(bag.dag_ids),
     "import_errors": {str(k): v for k, v in bag.import_errors.items()},
     "files": [s.file for s in bag.dagbag_stats],
@@ -106,6 +118,12 @@ def test_bundle_imports_in_a_clean_interpreter(
             f"{found['airflow_import_seconds']:.2f} s), {len(found['tasks'])} tasks"
         )
     assert found["import_errors"] == {}
+    # plugins.zip, unzipped where MWAA unzips it, loads and serves its page.
+    assert found["plugin_errors"] == {}
+    assert "sales_analyzer" in found["plugins"]
+    assert any("sales_analyzer_plugin.py" in f for f in found["plugin_files"]), found["plugin_files"]
+    assert found["views"] == ["sales-run-summary"]
+    assert "No run yet" in found["pages"]["/sales-analyzer"]
     assert found["dag_ids"] == ["sales_medallion"]
     # .airflowignore keeps the processor out of include/: one DAG file parsed.
     assert [Path(f).name for f in found["files"]] == ["sales_medallion.py"]
