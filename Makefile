@@ -87,7 +87,15 @@ setup: $(VENV)/.installed $(DBT_VENV)/.installed $(MANIFEST) $(AIRFLOW_HOME)/air
 manifest: $(MANIFEST)  ## (re)build the dbt manifest
 
 run: setup  ## run the whole pipeline offline (SOURCE=path/to/train.csv for your own file)
-	$(BIN)/python -m include.sales_analyzer.cli run --source "$(SOURCE)" --rows $(ROWS) --seed $(SEED)
+	@$(BIN)/python -m include.sales_analyzer.cli run --source "$(SOURCE)" --rows $(ROWS) --seed $(SEED)
+
+AIRFLOW_PORT ?= 8080
+.PHONY: airflow airflow-stop
+airflow: setup  ## start the local Airflow UI (api-server, scheduler, dag-processor, triggerer) on AIRFLOW_PORT
+	@$(BIN)/python -m include.sales_analyzer.cli airflow start --port $(AIRFLOW_PORT)
+
+airflow-stop:  ## stop every process make airflow started
+	@$(BIN)/python -m include.sales_analyzer.cli airflow stop
 
 # Debian's Chromium for tests/app/test_browser.py (Playwright's own browser download does not work here).
 .PHONY: browser-tool

@@ -240,7 +240,12 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     run.add_argument("--rows", type=int, default=9800)
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--damaged", action="store_true")
+    web = sub.add_parser("airflow", help="start or stop the local Airflow (make airflow / airflow-stop)")
+    web.add_argument("action", choices=["start", "stop"])
+    web.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
+    if args.command == "airflow":
+        return airflow_command(args.action, args.port, out)
 
     settings = get_settings()
     conf = dag_conf(args.source, args.rows, args.seed, args.damaged)
@@ -286,6 +291,25 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         return returncode or 1
     report = json.loads(report_path.read_text())
     print_summary(report, report_path, elapsed, out)
+    return 0
+
+
+def airflow_command(action: str, port: int, out: TextIO) -> int:
+    """`make airflow` / `make airflow-stop`."""
+    from include.sales_analyzer.local_airflow import local_airflow
+
+    local = local_airflow(port)
+    if action == "stop":
+        stopped = local.stop()
+        print(
+            f">> stopped {', '.join(stopped)}" if stopped else ">> no Airflow started by make airflow",
+            file=out,
+        )
+        return 0
+    local.start(out=out)
+    print(f"== Airflow is up: {local.url}  (sign in as {local.user} / {local.password()})", file=out)
+    print(f"   DAG {DAG_ID}: {local.url}/dags/{DAG_ID}; run summary: {local.url}/sales-analyzer/", file=out)
+    print("   stop it with: make airflow-stop", file=out)
     return 0
 
 
