@@ -58,9 +58,6 @@ ZS_EDGES = r"\A\p{Zs}+|\p{Zs}+\z"
 BLANK = r"\A\p{Zs}*\z"
 VALUE_EDGES = r"\A[ \t\x{00A0}]+|[ \t\x{00A0}]+\z"
 TRAILING_CR = r"\r+\z"
-# silver.render_silver_sql passes this text to the SQL as `whitespace_expected`; silver.py cannot be
-# imported here (DuckDB, Jinja), so it is spelt twice and the parity test compares the repairs tables.
-WHITESPACE_EXPECTED = "runs of whitespace collapsed to one space, value trimmed"
 # The leading and trailing characters DuckDB's strptime skips (C isspace), for the date-order votes.
 STRPTIME_SPACE = r"[\t\n\x0B\f\r ]*"
 
@@ -288,20 +285,6 @@ def _repaired(column: Any) -> Column:
     return repaired.otherwise(value)
 
 
-def _date_parts(strptime_format: str) -> dict[str, int]:
-    """1-based offsets of %d and %m in values of a fixed-width format, as silver._date_parts finds them."""
-    widths = {"%d": 2, "%m": 2, "%Y": 4}
-    offsets, pos, i = {}, 1, 0
-    while i < len(strptime_format):
-        token = strptime_format[i : i + 2]
-        if token in widths:
-            offsets[token] = pos
-            pos, i = pos + widths[token], i + 2
-        else:
-            pos, i = pos + 1, i + 1
-    return offsets
-
-
 def strptime_date(value: Column, strptime_format: str) -> Column:
     """DuckDB's try_strptime(value, format)::date for a format of %d, %m, %Y and separators.
 
@@ -342,7 +325,7 @@ def date_votes(contract: Contract) -> dict[str, Column]:
     for c in contract.columns:
         if c.type != "date":
             continue
-        parts = _date_parts(c.strptime_format)
+        parts = chk.date_parts(c.strptime_format)
         if "%d" not in parts or "%m" not in parts:
             continue
         v = sf.col(f"v_{c.name}")
@@ -464,7 +447,10 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
     )
     with_fields = _split_fields(parsed)
     n_fields = sf.size("fields")
-    extra = (n_fields > n) & (sf.size(sf.filter("fields", lambda x, i: (i >= n) & ~x.rlike(BLANK))) > 0)
+    # an empty field, quoted ("") or not, after the named ones is no data
+    extra = (n_fields > n) & (
+        sf.size(sf.filter("fields", lambda x, i: (i >= n) & ~x.rlike(BLANK) & (x != '""'))) > 0
+    )
     values = with_fields.select(
         "source_line",
         "raw_line",
@@ -514,7 +500,8 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         u, norm, v = (sf.col(f"{p}_{c.name}") for p in ("u", "n", "v"))
         found.append(
             sf.when(
-                norm != u, _finding(c.source, chk.WHITESPACE_REPAIR, chk.REPAIR, u, norm, WHITESPACE_EXPECTED)
+                norm != u,
+                _finding(c.source, chk.WHITESPACE_REPAIR, chk.REPAIR, u, norm, chk.WHITESPACE_EXPECTED),
             )
         )
         for r in c.repair:

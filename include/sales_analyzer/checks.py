@@ -20,6 +20,7 @@ DUPLICATE_ROW_ID = "duplicate_row_id"
 
 # The repairs table's rule for whitespace normalisation (runs collapsed, values trimmed).
 WHITESPACE_REPAIR = "whitespace"
+WHITESPACE_EXPECTED = "runs of whitespace collapsed to one space, value trimmed"
 QUARANTINE = "quarantine"
 WARN = "warn"
 REPAIR = "repair"
@@ -46,6 +47,23 @@ def line_expectations(n_named: int, width: int) -> list[str]:
         fields,
         f"{n_named} fields as in the header, nothing after the last named column",
     ]
+
+
+def date_parts(strptime_format: str) -> dict[str, int]:
+    """1-based offsets of %d and %m (and %Y) in values of a fixed-width date format such as %d/%m/%Y.
+
+    The date-order votes of both engines read a date's day and month from these offsets.
+    """
+    widths = {"%d": 2, "%m": 2, "%Y": 4}
+    offsets, pos, i = {}, 1, 0
+    while i < len(strptime_format):
+        token = strptime_format[i : i + 2]
+        if token in widths:
+            offsets[token] = pos
+            pos, i = pos + widths[token], i + 2
+        else:
+            pos, i = pos + 1, i + 1
+    return offsets
 
 
 def decimal_shape(scale: int) -> str:

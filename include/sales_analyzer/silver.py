@@ -186,27 +186,13 @@ def _environment() -> Environment:
     return env
 
 
-def _date_parts(strptime_format: str) -> dict[str, int]:
-    """1-based offsets of %d and %m in values of a fixed-width date format such as %d/%m/%Y."""
-    widths = {"%d": 2, "%m": 2, "%Y": 4}
-    offsets, pos, i = {}, 1, 0
-    while i < len(strptime_format):
-        token = strptime_format[i : i + 2]
-        if token in widths:
-            offsets[token] = pos
-            pos, i = pos + widths[token], i + 2
-        else:
-            pos, i = pos + 1, i + 1
-    return offsets
-
-
 def date_vote_sql(contract: Contract) -> dict[str, str]:
     """SQL of the per-line votes on the file's date order (see decide_date_order)."""
     day_first, month_first = [], []
     for c in contract.columns:
         if c.type != "date":
             continue
-        parts = _date_parts(c.strptime_format)
+        parts = chk.date_parts(c.strptime_format)
         if "%d" not in parts or "%m" not in parts:
             continue
         v = f"v_{c.name}"
@@ -289,7 +275,7 @@ def render_silver_sql(
             checks=[asdict(ch) for ch in quarantine_checks],
             warnings=[asdict(ch) for ch in chk.warn_checks(contract)],
             whitespace_rule=chk.WHITESPACE_REPAIR,
-            whitespace_expected="runs of whitespace collapsed to one space, value trimmed",
+            whitespace_expected=chk.WHITESPACE_EXPECTED,
             revenue_column=contract.revenue_column,
             date_votes=date_vote_sql(contract),
             n_named=n,

@@ -651,6 +651,7 @@ def test_damaged_file_values(parity: dict[str, Any]) -> None:
         "South",
     )
     assert rows[9007]["postal_code"] is None
+    assert 9008 in rows  # a quoted empty field ("") after the named fields is no data
     assert rows[9024]["sales"] == Decimal("0.0000")
     assert rows[9031]["ship_mode"] == "Standard Class"
     # warned, not quarantined: a lower-case ship mode, a blank or a 201-character customer name

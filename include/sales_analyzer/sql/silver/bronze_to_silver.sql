@@ -162,7 +162,8 @@ select
     len(fields) as n_fields,
     case
         when len(fields) > {{ n_named }}
-            then len(list_filter(fields[{{ n_named + 1 }}:], lambda x: trim(x) <> '')) > 0
+            -- an empty field, quoted ("") or not, after the named ones is no data
+            then len(list_filter(fields[{{ n_named + 1 }}:], lambda x: trim(x) not in ('', '""'))) > 0
         else false
     end as extra_values,
 {%- for c in columns %}
