@@ -28,13 +28,15 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     q = report.get("quarantine") or {}
     lines_q = int(q.get("lines") or 0)
     text = f"quarantined {lines_q:,} line{'s' if lines_q != 1 else ''}"
-    if lines_q:
+    readable = q.get("lines_with_sales")
+    if lines_q and readable == 0:
+        text += ", none with a readable Sales value"
+    elif lines_q:
         text += f" holding {money(q.get('revenue'))} of sales"
-        readable = q.get("lines_with_sales")
         if readable is not None and readable != lines_q:
             text += f" ({readable:,} of them with a readable Sales value)"
-        if q.get("by_reason"):
-            text += f": {_by_rule(q['by_reason'])}"
+    if lines_q and q.get("by_reason"):
+        text += f": {_by_rule(q['by_reason'])}"
     out = [text]
     for key, verb in (("repairs", "repaired"), ("warnings", "warned on")):
         section = report.get(key) or {}
