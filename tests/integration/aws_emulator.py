@@ -599,7 +599,8 @@ _HIVE_TYPES = {
 _ATHENA_RESULT_TYPES = {"string": "varchar", "int": "integer"}
 
 
-def _strip_comments(query: str) -> str:
+def strip_comments(query: str) -> str:
+    """The statement without its leading comments (dbt's query header, a file's header comment)."""
     while (match := _COMMENT.match(query)) is not None:
         query = query[match.end() :]
     return query.strip().rstrip(";").strip()
@@ -713,7 +714,7 @@ class AthenaPlayer:
         self, query: str, workgroup: str, database: str, backend: Any, exec_id: str
     ) -> tuple[Statement, tuple[list, list] | None]:
         """Run one statement; (its record, (rows, column info) for a query that returns rows)."""
-        text = _strip_comments(query)
+        text = strip_comments(query)
         statement = Statement(text, workgroup, database, kind="other")
         self.statements.append(statement)
         result = None

@@ -47,6 +47,7 @@ from tests.integration.aws_emulator import (
     MotoAws,
     aiobotocore_installed,
     default_names,
+    strip_comments,
 )
 from tests.integration.aws_runs import (
     DAY,
@@ -317,7 +318,7 @@ def test_gold_was_built_by_dbt_athena_through_cosmos(aws_run: dict) -> None:
     output = aws_run["output"]
     assert "Marking success for" not in output
     ran = set(re.findall(r"\[DAG TEST\] end task task_id=(build_gold\.[\w.]+)", output))
-    assert {f"build_gold.{m}_build" for m in _marts()} <= ran, sorted(ran)
+    assert {f"build_gold.{m}_model_build" for m in _marts()} <= ran, sorted(ran)
     statements = aws_run["athena"].statements
     failed = [(s.kind, s.relation, s.reason) for s in statements if s.state != "SUCCEEDED"]
     assert not failed, failed
@@ -383,7 +384,7 @@ def test_view_ddl(aws_run: dict) -> None:
     assert set(bi) == set(aws.BI_VIEWS)
     for name, view in bi.items():
         assert view.workgroup == names["athena_workgroup"]
-        assert view.query == aws.render_view_sql(name, "gold").strip().rstrip(";").strip()
+        assert view.query == strip_comments(aws.render_view_sql(name, "gold"))
 
 
 def test_gold_yearly_equals_silver_summed_independently(

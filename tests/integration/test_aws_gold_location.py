@@ -15,6 +15,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
@@ -65,15 +66,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> MotoAws:
     aws_.stop()
 
 
-def run_dbt(
-    aws_: MotoAws, workgroup: str, schema_suffix: str
-) -> tuple[subprocess.CompletedProcess, AthenaPlayer]:
+def run_dbt(aws_: MotoAws, workgroup: str) -> tuple[subprocess.CompletedProcess, AthenaPlayer]:
     """`dbt run` of the staging view and fct_sales with the Cosmos profile, in one workgroup."""
     from include.sales_analyzer.gold import profile_config
 
     env = {**os.environ, **aws_.airflow_env()}
     settings = get_settings(env)
-    profile = profile_config(settings).profile_mapping.profile
+    with mock.patch.dict(os.environ, aws_.airflow_env()):  # the mapping reads AIRFLOW_CONN_AWS_DEFAULT
+        profile = profile_config(settings).profile_mapping.profile
     profile.update(work_group=workgroup, aws_secret_access_key=SECRET_ACCESS_KEY)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "profiles.yml").write_text(
