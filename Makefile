@@ -132,9 +132,9 @@ bench-scale: setup  ## 1M/10M/100M rows through bronze, silver, gate, gold (~45 
 	SALES_DUCKDB_MEMORY_LIMIT=$${SALES_DUCKDB_MEMORY_LIMIT:-3GB} $(BIN)/python bench/scale.py
 
 BUCKET ?=
-deploy: $(VENV)/.installed $(MANIFEST)  ## sync the bundle to the MWAA bucket: make deploy BUCKET=airflow-... [DRY_RUN=1]
-	@test -n "$(BUCKET)" || { echo "usage: make deploy BUCKET=<MwaaBucketName stack output> [DRY_RUN=1]"; exit 2; }
-	$(BIN)/python -m mwaa.deploy --bucket "$(BUCKET)" $(if $(DRY_RUN),--dry-run)
+deploy: $(VENV)/.installed $(MANIFEST)  ## sync the bundle to the MWAA bucket: make deploy BUCKET=airflow-... [DRY_RUN=1] [OFFLINE=1]
+	@test -n "$(BUCKET)" || { echo "usage: make deploy BUCKET=<MwaaBucketName stack output> [DRY_RUN=1] [OFFLINE=1]"; exit 2; }
+	$(BIN)/python -m mwaa.deploy --bucket "$(BUCKET)" $(if $(DRY_RUN),--dry-run) $(if $(OFFLINE),--offline)
 
 app: $(VENV)/.installed  ## serve the Streamlit app over the gold tables on http://127.0.0.1:8501 (after make run)
 	$(BIN)/streamlit run include/sales_analyzer/app/app.py --server.address 127.0.0.1 --server.headless true

@@ -1,6 +1,6 @@
 """Build the MWAA bundle (DAGs, include/, requirements, startup script) and sync it to S3.
 
-    python -m mwaa.deploy --bucket BUCKET [--dry-run] [--endpoint-url URL] [--aws-conn-id ID]
+    python -m mwaa.deploy --bucket BUCKET [--dry-run] [--offline] [--endpoint-url URL] [--aws-conn-id ID]
 
 MWAA copies the S3 `dags/` prefix to /usr/local/airflow/dags on every container, so
 `include/` (the package, the dbt project with its prebuilt manifest, the Glue scripts)
@@ -9,6 +9,14 @@ requirements.txt, startup.sh and plugins.zip are read by version: the bucket is
 versioned and the environment must be pointed at the versions this script prints.
 Only changed files are uploaded (sha256 kept in the object metadata) and objects under
 `dags/` that are no longer in the bundle are deleted.
+
+--offline is for environments without a route to PyPI (private subnets, VPC endpoints only):
+it downloads every wheel MWAA's requirements.txt and the start-up script's dbt virtualenv
+need (for MWAA's platform: CPython 3.12, manylinux x86_64), ships them in plugins.zip under
+wheels/ (MWAA unpacks plugins.zip to /usr/local/airflow/plugins), and makes requirements.txt
+install with `--no-index --find-links /usr/local/airflow/plugins/wheels`; startup.sh builds
+the dbt virtualenv from the same folder. This is the MWAA user guide's way for private
+networks ("Installing custom plugins"; AWS re:Post "Install custom packages with plugins.zip").
 """
 
 from __future__ import annotations
@@ -56,6 +64,12 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".duckdb", ".duckdb.wal", ".tmp")
 # What plugins/ may hold without being a plugin worth shipping.
 PLUGIN_PLACEHOLDERS = {"__init__.py", "README", "README.md", ".gitkeep", ".keep"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Offline installs: the wheels' folder inside plugins.zip, and where MWAA unpacks it.
+WHEELS_DIR = "wheels"
+MWAA_WHEELS = MWAA_HOME / "plugins" / WHEELS_DIR
+# MWAA's platform (Airflow 3.3.1 images): CPython 3.12 on x86_64 Linux.
+MWAA_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+MWAA_PYTHON = "3.12"
 
 
 class DeployError(Exception):
@@ -139,25 +153,88 @@ def constraint_path(requirements: Path) -> str | None:
     return None
 
 
-def plugins_zip(plugins_dir: Path) -> bytes | None:
-    """A reproducible plugins.zip of plugins/, or None when it holds no real plugin."""
-    if not plugins_dir.is_dir():
-        return None
-    files = [rel for rel in _walk(plugins_dir) if str(rel) not in PLUGIN_PLACEHOLDERS]
-    if not files:
+def plugins_zip(plugins_dir: Path, wheelhouse: Path | None = None) -> bytes | None:
+    """A reproducible plugins.zip of plugins/ (and of a wheelhouse under wheels/), or None when
+    there is neither a real plugin nor a wheel to ship."""
+    entries: dict[str, Path] = {}
+    if plugins_dir.is_dir() and any(str(rel) not in PLUGIN_PLACEHOLDERS for rel in _walk(plugins_dir)):
+        entries |= {str(rel): plugins_dir / rel for rel in _walk(plugins_dir)}
+    if wheelhouse is not None:
+        wheels = sorted(wheelhouse.glob("*.whl"))
+        if not wheels:
+            raise DeployError(f"{wheelhouse} holds no wheel: nothing to install offline")
+        entries |= {f"{WHEELS_DIR}/{w.name}": w for w in wheels}
+    if not entries:
         return None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for rel in sorted(_walk(plugins_dir)):
-            info = zipfile.ZipInfo(str(rel), date_time=ZIP_DATE)
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, (plugins_dir / rel).read_bytes())
+            # Wheels are zips already: storing them again compressed only costs time.
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(".whl") else zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name].read_bytes())
     return buffer.getvalue()
 
 
-def build_bundle(root: Path = REPO_ROOT) -> list[BundleFile]:
-    """Every object the MWAA bucket must hold, keyed as MWAA expects; checks the layout."""
+def offline_requirements(requirements: str) -> str:
+    """requirements.txt that installs only from the wheels plugins.zip ships, never from an index."""
+    header = (
+        "# Offline: every wheel comes from plugins.zip (make deploy OFFLINE=1), no index is used.\n"
+        f"--no-index\n--find-links {MWAA_WHEELS}\n"
+    )
+    return header + requirements
+
+
+def dbt_packages(startup: Path) -> list[str]:
+    """The packages startup.sh installs into the dbt virtualenv (its SALES_DBT_PACKAGES line)."""
+    for line in startup.read_text().splitlines():
+        if line.startswith("SALES_DBT_PACKAGES="):
+            return shlex.split(line.split("=", 1)[1])[0].split()
+    raise DeployError(f"{startup} has no SALES_DBT_PACKAGES line")
+
+
+def download_wheelhouse(dest: Path, root: Path = REPO_ROOT) -> Path:
+    """Download, for MWAA's platform, every wheel requirements.txt and the dbt virtualenv need."""
+    import subprocess
+    import tempfile
+
+    mwaa = root / "mwaa"
+    dest.mkdir(parents=True, exist_ok=True)
+    platform = [f"--platform={p}" for p in MWAA_PLATFORMS]
+    common = [sys.executable, "-m", "pip", "download", "--dest", str(dest), "--only-binary=:all:"]
+    common += [*platform, f"--python-version={MWAA_PYTHON}", "--implementation=cp"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # requirements.txt names its constraints by their path on MWAA: point at the local copy.
+        local = Path(tmp) / "requirements.txt"
+        text = (mwaa / "requirements.txt").read_text()
+        local.write_text(text.replace(str(MWAA_HOME / CONSTRAINTS_KEY), str(mwaa / "constraints.txt")))
+        commands = [
+            # MWAA installs requirements.txt on top of Airflow 3.3.1, under the same constraints.
+            [*common, "-r", str(local), f"apache-airflow=={_airflow_version(mwaa)}"],
+            # The dbt virtualenv is apart from Airflow, without Airflow's constraints (PyAthena).
+            [*common, *dbt_packages(mwaa / "startup.sh")],
+        ]
+        for command in commands:
+            proc = subprocess.run(command, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise DeployError(f"pip download failed:\n{proc.stderr[-3000:]}")
+    return dest
+
+
+def _airflow_version(mwaa: Path) -> str:
+    for line in (mwaa / "constraints.txt").read_text().splitlines():
+        if line.lower().startswith("apache-airflow=="):
+            return line.split("==", 1)[1].strip()
+    return "3.3.1"
+
+
+def build_bundle(root: Path = REPO_ROOT, wheelhouse: Path | None = None) -> list[BundleFile]:
+    """Every object the MWAA bucket must hold, keyed as MWAA expects; checks the layout.
+
+    With a wheelhouse, plugins.zip carries its wheels and requirements.txt installs from them
+    only (see --offline).
+    """
     dags, include, mwaa = root / "dags", root / "include", root / "mwaa"
     for needed in (dags, include, mwaa / "requirements.txt", mwaa / "constraints.txt"):
         if not needed.exists():
@@ -190,10 +267,13 @@ def build_bundle(root: Path = REPO_ROOT) -> list[BundleFile]:
         if not _dbt_build_output(rel, dbt_projects)
     ]
     files.append(BundleFile(CONSTRAINTS_KEY, (mwaa / "constraints.txt").read_bytes()))
-    files.append(BundleFile(REQUIREMENTS_KEY, (mwaa / "requirements.txt").read_bytes()))
+    requirements = (mwaa / "requirements.txt").read_text()
+    if wheelhouse is not None:
+        requirements = offline_requirements(requirements)
+    files.append(BundleFile(REQUIREMENTS_KEY, requirements.encode()))
     if (mwaa / "startup.sh").is_file():
         files.append(BundleFile(STARTUP_KEY, (mwaa / "startup.sh").read_bytes()))
-    plugins = plugins_zip(root / "plugins")
+    plugins = plugins_zip(root / "plugins", wheelhouse)
     if plugins is not None:
         files.append(BundleFile(PLUGINS_KEY, plugins))
     keys = [f.key for f in files]
@@ -344,13 +424,27 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="use this Airflow connection's credentials instead of boto3's chain",
     )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="ship every wheel in plugins.zip and install with --no-index (no route to PyPI)",
+    )
+    parser.add_argument(
+        "--wheelhouse",
+        type=Path,
+        default=None,
+        help="with --offline: where the wheels are downloaded (default build/wheelhouse)",
+    )
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        bundle = build_bundle(args.root)
+        wheelhouse = None
+        if args.offline:
+            wheelhouse = download_wheelhouse(args.wheelhouse or args.root / "build" / "wheelhouse", args.root)
+        bundle = build_bundle(args.root, wheelhouse)
         s3 = s3_client(args.endpoint_url, args.region, args.profile, args.aws_conn_id)
         result = sync(s3, args.bucket, bundle, dry_run=args.dry_run)
     except DeployError as err:

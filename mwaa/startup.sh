@@ -13,7 +13,9 @@
 # Settings (all optional):
 #   SALES_DBT_VENV        where the virtualenv goes   (default $AIRFLOW_HOME/dbt_venv)
 #   SALES_DBT_PYTHON      the interpreter to build it  (default python3)
-#   SALES_DBT_WHEELHOUSE  install offline from this directory of wheels (private networks)
+#   SALES_DBT_WHEELHOUSE  install offline from this directory of wheels (private networks;
+#                         default $AIRFLOW_HOME/plugins/wheels when `make deploy OFFLINE=1`
+#                         shipped the wheels in plugins.zip)
 
 SALES_DBT_PACKAGES="dbt-core~=1.11.0 dbt-duckdb~=1.11.0 dbt-athena~=1.11.0 duckdb==2.0.0"
 
@@ -53,6 +55,11 @@ _sales_startup() {
     local python="${SALES_DBT_PYTHON:-python3}"
     local stamp="$venv/.sales-dbt-packages"
     local version wanted
+
+    # Wheels shipped in plugins.zip (make deploy OFFLINE=1): build without an index.
+    if [ -z "${SALES_DBT_WHEELHOUSE:-}" ] && [ -d "$home/plugins/wheels" ]; then
+        SALES_DBT_WHEELHOUSE="$home/plugins/wheels"
+    fi
 
     export SALES_DBT_VENV="$venv"
     export SALES_DBT_EXECUTABLE="$venv/bin/dbt"

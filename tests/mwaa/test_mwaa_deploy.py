@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import uuid
 import zipfile
 from contextlib import redirect_stdout
@@ -262,3 +264,76 @@ def test_real_repo_layout_deploys(repo_root: Path, s3: Any, bucket: str, moto_en
     result = _deploy(repo_root, bucket, moto_endpoint)
     assert _keys(s3, bucket) == keys
     assert result["versions"]["RequirementsS3ObjectVersion"]
+
+
+def _wheel(dest: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel (PEP 427) of one empty module."""
+    dist = f"{name}-{version}"
+    path = dest / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr(f"{name}.py", "")
+        whl.writestr(
+            f"{dist}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        whl.writestr(
+            f"{dist}.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        whl.writestr(f"{dist}.dist-info/RECORD", "")
+    return path
+
+
+def test_offline_bundle_installs_from_plugins_zip_without_an_index(fake_repo: Path, tmp_path: Path) -> None:
+    """make deploy OFFLINE=1: wheels travel in plugins.zip (wheels/), requirements.txt installs
+    with --no-index from where MWAA unpacks it; pip itself proves the rewritten file resolves."""
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    _wheel(wheelhouse, "salesdep", "1.2.3")
+    _write(
+        fake_repo,
+        "mwaa/requirements.txt",
+        '--constraint "/usr/local/airflow/dags/constraints.txt"\nsalesdep\n',
+    )
+    _write(fake_repo, "mwaa/constraints.txt", "salesdep==1.2.3\n")
+    bundle = {f.key: f.data for f in deploy.build_bundle(fake_repo, wheelhouse)}
+    requirements = bundle[deploy.REQUIREMENTS_KEY].decode()
+    assert requirements.splitlines()[1:3] == ["--no-index", "--find-links /usr/local/airflow/plugins/wheels"]
+    assert deploy.constraint_path(fake_repo / "mwaa" / "requirements.txt") in requirements
+    # Unpack plugins.zip as MWAA does (to <home>/plugins) and install the way MWAA's pip would.
+    home = tmp_path / "usr" / "local" / "airflow"
+    zipfile.ZipFile(io.BytesIO(bundle[deploy.PLUGINS_KEY])).extractall(home / "plugins")
+    assert sorted(p.name for p in (home / "plugins" / "wheels").iterdir()) == [
+        "salesdep-1.2.3-py3-none-any.whl"
+    ]
+    (home / "dags").mkdir(parents=True)
+    (home / "dags" / "constraints.txt").write_bytes(bundle[deploy.CONSTRAINTS_KEY])
+    local = requirements.replace("/usr/local/airflow", str(home))
+    (tmp_path / "requirements.txt").write_text(local)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--target",
+            str(tmp_path / "site"),
+            "-r",
+            str(tmp_path / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "site" / "salesdep.py").exists()
+
+
+def test_offline_needs_wheels_and_startup_uses_them(fake_repo: Path, tmp_path: Path, repo_root: Path) -> None:
+    with pytest.raises(deploy.DeployError, match="holds no wheel"):
+        deploy.build_bundle(fake_repo, tmp_path)
+    startup = (repo_root / "mwaa" / "startup.sh").read_text()
+    assert 'SALES_DBT_WHEELHOUSE="$home/plugins/wheels"' in startup
+    packages = deploy.dbt_packages(repo_root / "mwaa" / "startup.sh")
+    assert {p.split("~=")[0].split("==")[0] for p in packages} >= {"dbt-core", "dbt-athena", "dbt-duckdb"}
