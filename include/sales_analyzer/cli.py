@@ -22,15 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from include.sales_analyzer.config import REPO_ROOT, get_settings
-from include.sales_analyzer.gold import DUCKDB_CONN_ID
-
 DAG_ID = "sales_medallion"
-DAG_FILE = REPO_ROOT / "dags" / f"{DAG_ID}.py"
 
 
 def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
     """Environment for running the DAG offline from this checkout."""
+    from include.sales_analyzer.config import REPO_ROOT, get_settings
+    from include.sales_analyzer.gold import DUCKDB_CONN_ID
+
     settings = get_settings()
     data_dir = data_dir or settings.data_dir
     env = dict(os.environ)
@@ -167,17 +166,24 @@ def _shorten(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def count_tasks(result: dict[str, int]) -> None:
-    """Parse the DAG file (as `dags test` will) and store its task count in result['total']."""
+def count_tasks(result: dict[str, int], env: dict[str, str]) -> None:
+    """Store the DAG's task count in result['total'] (`airflow tasks list`, logs discarded)."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
     try:
-        from airflow.dag_processing.dagbag import DagBag
-
-        bag = DagBag(dag_folder=str(DAG_FILE), include_examples=False)
-        dag = bag.dags.get(DAG_ID)
-        if dag is not None:
-            result["total"] = len(dag.tasks)
-    except Exception:  # the count only decorates the progress lines
-        pass
+        proc = subprocess.run(
+            [airflow, "tasks", "list", DAG_ID],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return  # the count only decorates the progress lines
+    task_ids = [line for line in proc.stdout.splitlines() if re.fullmatch(r"[\w.-]+", line)]
+    if proc.returncode == 0 and task_ids:
+        result["total"] = len(task_ids)
 
 
 def run_dag(cmd: list[str], env: dict[str, str], log_path: Path, out: TextIO, progress: RunProgress) -> int:
@@ -247,15 +253,19 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     if args.command == "airflow":
         return airflow_command(args.action, args.port, out)
 
-    settings = get_settings()
     conf = dag_conf(args.source, args.rows, args.seed, args.damaged)
-    env = airflow_env()
     if conf["source"] == "file":
         path = Path(conf["source_path"])
         if not path.is_file():
             what = "is a directory" if path.is_dir() else "does not exist"
             print(f"!! SOURCE={args.source}: {path} {what}; expected a CSV file", file=out)
             return 2
+    # Imported here: the settings module imports Airflow, seconds that a refusal need not wait.
+    from include.sales_analyzer.config import get_settings
+
+    settings = get_settings()
+    env = airflow_env()
+    if conf["source"] == "file":
         # The person at the shell named this file: its folder is allowed for this run only
         # (a DAG Param from the UI stays within the configured roots).
         roots, added = roots_with(path, settings.allowed_input_roots)
@@ -271,7 +281,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     print(f">> full Airflow output: {log_path}", file=out, flush=True)
 
     counted: dict[str, int] = {}
-    counter = threading.Thread(target=count_tasks, args=(counted,), daemon=True)
+    counter = threading.Thread(target=count_tasks, args=(counted, env), daemon=True)
     counter.start()
     progress = _CountedProgress(counted)
     started = time.perf_counter()
