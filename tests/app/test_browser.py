@@ -129,14 +129,36 @@ def settle(page: object, title: str) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
     )
-    # Vega draws after the script run ends, and only the charts of the open tab.
+    # Placeholders (skeletons) stand where elements of a run in progress will go: a page with
+    # any left has not rendered yet, whatever the status widget says.
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]\')',
+        timeout=60_000,
+    )
+    # Vega draws after the script run ends, and only the charts of the open tab. Charts are
+    # SVG (ui.chart), so a chart holds data when its mark groups hold drawn items.
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-        ".filter(c => c.offsetParent !== null).every(c => c.querySelector('canvas, svg'))",
+        ".filter(c => c.offsetParent !== null).every(c => c.querySelector('svg .role-mark'))",
         timeout=30_000,
     )
     errors = page.locator('[data-testid="stException"]')
     assert errors.count() == 0, errors.all_inner_texts()
+    empty = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+        ".filter(c => c.offsetParent !== null)"
+        ".filter(c => ![...c.querySelectorAll('svg .role-mark')].some(g => g.children.length > 0))"
+        ".map(c => c.getAttribute('aria-label') || c.innerText.slice(0, 80))"
+    )
+    assert empty == [], f"{title}: charts drawn without data: {empty}"
+    # Every visible metric card shows its whole figure (none cut with an ellipsis).
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+        ".filter(v => v.offsetParent !== null)"
+        ".filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))"
+        ".map(v => v.innerText)"
+    )
+    assert clipped == [], f"{title}: metric values cut off: {clipped}"
 
 
 def test_every_page_renders_without_exceptions(server: str, browser: object) -> None:

@@ -189,8 +189,13 @@ def quarantine(path: str, mtime_ns: int) -> pd.DataFrame:
 
 
 def chart(spec: alt.Chart, height: int = 300) -> None:
-    """An Altair chart across the container, `height` pixels tall."""
-    st.altair_chart(spec.properties(height=height), width="stretch", height=height)
+    """An Altair chart across the container, `height` pixels tall.
+
+    Drawn as SVG (vega-embed reads `usermeta.embedOptions`), so each mark is an element a
+    browser test can count: a canvas shows axes and an empty plot alike.
+    """
+    spec = spec.properties(height=height, usermeta={"embedOptions": {"renderer": "svg"}})
+    st.altair_chart(spec, width="stretch", height=height)
 
 
 def money(value: float, cents: bool = True) -> str:
