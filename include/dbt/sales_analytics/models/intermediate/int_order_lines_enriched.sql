@@ -11,7 +11,8 @@ enriched as (
     select
         order_lines.*,
         {{ dbt.datediff('order_date', 'ship_date', 'day') }} as days_to_ship,
-        -- a missing descriptive field is a warning in the contract: the key stays defined
+        -- a missing descriptive field is only a warning in the contract:
+        -- the key stays defined
         {{ dbt.hash(dbt.concat([
             "coalesce(country, '')", "'|'", "coalesce(state, '')", "'|'",
             "coalesce(city, '')", "'|'", "coalesce(postal_code, '')", "'|'",
