@@ -98,6 +98,7 @@ class RunProgress:
     total: int | None = None
     attempts: list[TaskAttempt] = field(default_factory=list)
     run_state: str | None = None
+    last_error: str | None = None  # the last exception line, in a task or not
     _current: TaskAttempt | None = None
     _line_no: int = 0
     _in_traceback: bool = False
@@ -113,6 +114,8 @@ class RunProgress:
         line = line.rstrip("\n")
         stamp = _STAMP.match(line)
         when = datetime.fromisoformat(stamp.group(1)) if stamp else None
+        if not stamp and _EXCEPTION.match(line):
+            self.last_error = line.strip()
         if m := _START.search(line):
             self._current = TaskAttempt(_task_name(m), self._line_no, when, time.monotonic())
             self.attempts.append(self._current)
@@ -166,12 +169,22 @@ def _shorten(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# Parses the DAG file (no metadata DB write, unlike `airflow tasks list`, which would race
+# `dags test` for the DAG's row in a fresh DB) and prints the task count after a marker.
+_COUNT_PROBE = (
+    "import sys\n"
+    "from airflow.dag_processing.dagbag import DagBag\n"
+    "dag = DagBag(dag_folder=sys.argv[1]).dags.get(sys.argv[2])\n"
+    "print('SALES_TASK_COUNT', len(dag.tasks) if dag else 0)\n"
+)
+
+
 def count_tasks(result: dict[str, int], env: dict[str, str]) -> None:
-    """Store the DAG's task count in result['total'] (`airflow tasks list`, logs discarded)."""
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    """Store the DAG's task count in result['total'] (parsed in a child process, logs discarded)."""
+    dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{DAG_ID}.py"
     try:
         proc = subprocess.run(
-            [airflow, "tasks", "list", DAG_ID],
+            [sys.executable, "-c", _COUNT_PROBE, str(dag_file), DAG_ID],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -181,9 +194,9 @@ def count_tasks(result: dict[str, int], env: dict[str, str]) -> None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return  # the count only decorates the progress lines
-    task_ids = [line for line in proc.stdout.splitlines() if re.fullmatch(r"[\w.-]+", line)]
-    if proc.returncode == 0 and task_ids:
-        result["total"] = len(task_ids)
+    for line in proc.stdout.splitlines():
+        if line.startswith("SALES_TASK_COUNT ") and int(line.split()[1]) > 0:
+            result["total"] = int(line.split()[1])
 
 
 def run_dag(cmd: list[str], env: dict[str, str], log_path: Path, out: TextIO, progress: RunProgress) -> int:
@@ -297,6 +310,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
                 print(f"   {_shorten(attempt.error, 2000)}", file=out)
             print(f"   its log: {log_path}, from line {attempt.first_line}", file=out)
         if not failed:
+            if progress.last_error:
+                print(f"   {_shorten(progress.last_error, 2000)}", file=out)
             print(f"   see {log_path}", file=out)
         return returncode or 1
     report = json.loads(report_path.read_text())
