@@ -333,6 +333,12 @@ where line_kind = 'record' and check_no is null
 group by row_id
 having count(*) > 1;
 
+-- The partitioned write flushes small slices: with DuckDB's defaults (each thread keeps up to
+-- 524,288 rows across the partitions, each file buffers 5 row groups) 10M rows spilled ~2.4 GB
+-- and cost 82 s of CPU at 768MB; with these, 44.5 s and 603 MiB peak (docs/benchmarks.md).
+set partitioned_write_flush_threshold = 8192;
+set write_buffer_row_group_count = 1;
+
 copy (
     select
 {%- for c in columns %}
@@ -353,6 +359,9 @@ copy (
     partition_by (order_year, order_month),
     filename_pattern 'part-{i}'
 );
+
+reset partitioned_write_flush_threshold;
+reset write_buffer_row_group_count;
 
 -- The quarantined lines: their raw text is in staging, except for a duplicate Row ID's
 -- (it passed every check), which is read back from the file below.
@@ -430,15 +439,20 @@ copy (
 -- Every repair and warning on a row that is in silver: line, column, value before and
 -- after (or the finding), and the rule, for the run's repairs table. Only the lines that
 -- carry one are parsed again, from the raw text staging kept for them.
-{{ parse_views('kept', "(
-    select s.source_line, s.raw_line
-    from silver_staging as s
-    left join first_lines as f on s.row_id = f.row_id
-    where
-        s.line_kind = 'record'
-        and s.has_finding
-        and (f.first_line is null or s.source_line = f.first_line)
-)") }}
+-- (a table, not a subquery: over a join DuckDB merges the views' projections into one and
+-- evaluates the field split once per reference, 100x slower)
+create or replace temp table kept_lines_with_findings as
+select
+    s.source_line,
+    s.raw_line
+from silver_staging as s
+left join first_lines as f on s.row_id = f.row_id
+where
+    s.line_kind = 'record'
+    and s.has_finding
+    and (f.first_line is null or s.source_line = f.first_line);
+
+{{ parse_views('kept', 'kept_lines_with_findings') }}
 
 copy (
     select
