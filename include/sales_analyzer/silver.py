@@ -187,7 +187,13 @@ def _environment() -> Environment:
 
 
 def date_vote_sql(contract: Contract) -> dict[str, str]:
-    """SQL of the per-line votes on the file's date order (see decide_date_order)."""
+    """SQL of the per-line votes on the file's date order (see decide_date_order).
+
+    A date that parsed in the declared order (t_ not null) answers from its parts at no cost:
+    its month is 12 or less, so it proves month-first never and day-first when its day is above
+    12, and read the other way round it is the same day and month swapped (valid whenever its
+    day is 12 or less). Only the few dates that did not parse pay for the string tests.
+    """
     day_first, month_first = [], []
     for c in contract.columns:
         if c.type != "date":
@@ -195,28 +201,71 @@ def date_vote_sql(contract: Contract) -> dict[str, str]:
         parts = chk.date_parts(c.strptime_format)
         if "%d" not in parts or "%m" not in parts:
             continue
-        v = f"v_{c.name}"
+        v, t = f"v_{c.name}", f"t_{c.name}"
         day = f"try_cast(substr({v}, {parts['%d']}, 2) as integer)"
         month = f"try_cast(substr({v}, {parts['%m']}, 2) as integer)"
         shaped = f"regexp_full_match({v}, {sql_string(c.date_shape)})"
-        day_first.append(f"({shaped} and {day} > 12 and {month} between 1 and 12)")
-        month_first.append(f"({shaped} and {month} > 12 and {day} between 1 and 12)")
+        day_first.append(
+            f"(case when {t} is not null then day({t}) > 12"
+            f" else {shaped} and {day} > 12 and {month} between 1 and 12 end)"
+        )
+        month_first.append(
+            f"(case when {t} is not null then false"
+            f" else {shaped} and {month} > 12 and {day} between 1 and 12 end)"
+        )
     pair = next((ch for ch in chk.record_checks(contract) if ch.kind == "max_days_after"), None)
     fits_declared = fits_swapped = "null"
     if pair is not None:
         later, earlier = contract.column(pair.column), contract.column(str(pair.extra))
         swapped = later.strptime_format.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
         fits_declared = f"(t_{later.name} - t_{earlier.name}) between 0 and {pair.arg}"
-        fits_swapped = (
+        by_strings = (
             f"(try_strptime(v_{later.name}, {sql_string(swapped)})::date"
             f" - try_strptime(v_{earlier.name}, {sql_string(swapped)})::date) between 0 and {pair.arg}"
         )
+        fits_swapped = by_strings
+        if all("%Y" in c.strptime_format for c in (later, earlier)):
+            lt, et = f"t_{later.name}", f"t_{earlier.name}"
+
+            def swap(t: str) -> str:
+                return f"make_date(year({t}), day({t}), month({t}))"
+
+            fits_swapped = (
+                f"(case when {lt} is not null and {et} is not null then"
+                f" case when day({lt}) <= 12 and day({et}) <= 12 then"
+                f" ({swap(lt)} - {swap(et)}) between 0 and {pair.arg} end"
+                f" else {by_strings} end)"
+            )
     return {
         "day_first": "coalesce(" + " or ".join(day_first or ["false"]) + ", false)",
         "month_first": "coalesce(" + " or ".join(month_first or ["false"]) + ", false)",
         "fits_declared": fits_declared,
         "fits_swapped": fits_swapped,
     }
+
+
+def bronze_lines_relation(paths: SilverPaths) -> str:
+    """SQL of the bronze file as one raw_line row per physical line, blank lines as NULL.
+
+    DuckDB's CSV reader with no delimiter, quote or escape splits only on line ends; a CR
+    before the LF is dropped. (rtrim with a character argument costs ~2 s of CPU per million
+    lines, so only lines that end in CR pay for it.)
+    """
+    return (
+        "(select case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as raw_line "
+        f"from read_csv({read_path(paths.bronze)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), "
+        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false))"
+    )
+
+
+def staging_relation(paths: SilverPaths) -> str:
+    """SQL of the staging file as one row per bronze line, numbered by its row in the file."""
+    return (
+        "select file_row_number + 1 as source_line, "
+        "case when file_row_number = 0 then 'header' else line_kind end as line_kind, "
+        "* exclude (line_kind, file_row_number) "
+        f"from read_parquet({read_path(paths.staging_file)}, file_row_number = true)"
+    )
 
 
 def render_silver_sql(
@@ -261,11 +310,11 @@ def render_silver_sql(
         _environment()
         .get_template("silver/bronze_to_silver.sql")
         .render(
-            bronze_read=read_escape(paths.bronze),
+            bronze_lines=bronze_lines_relation(paths),
             lines_path=sql_escape(paths.lines_file),
             lines_read=read_escape(paths.lines_file),
             staging_path=sql_escape(paths.staging_file),
-            staging_read=read_escape(paths.staging_file),
+            staging_relation=staging_relation(paths),
             silver_dir=sql_escape(paths.silver_version_dir),
             quarantine_path=sql_escape(paths.quarantine_tmp),
             repairs_path=sql_escape(paths.repairs_tmp),
@@ -309,9 +358,8 @@ def count_lines(path: Path) -> int:
 
 def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
     """Count lines per kind, silver rows, quarantine reasons and revenue, repairs and warnings."""
-    staging = read_path(paths.staging_file)
     kinds = dict(
-        con.execute(f"select line_kind, count(*) from read_parquet({staging}) group by 1").fetchall()
+        con.execute(f"select line_kind, count(*) from ({staging_relation(paths)}) group by 1").fetchall()
     )
     silver_glob = sql_string(glob_literal(paths.silver_version_dir) + "/**/*.parquet")
     has_silver = any(paths.silver_version_dir.rglob("*.parquet"))
@@ -363,11 +411,11 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
     are single bad values: those lines fail their date rule and are quarantined.
     """
     contract = contract or load_contract()
-    staging = read_path(paths.staging_file)
+    staging = f"({staging_relation(paths)})"
     day, month, fits, fits_swapped = con.execute(
         "select count(*) filter (day_first_proof), count(*) filter (month_first_proof), "
         "count(*) filter (fits_declared_order), count(*) filter (fits_swapped_order) "
-        f"from read_parquet({staging}) where line_kind = 'record'"
+        f"from {staging} where line_kind = 'record'"
     ).fetchone()
     votes = {
         "day_first_proofs": day,
@@ -377,10 +425,17 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
     }
     if (month > day) or (day == 0 and month == 0 and fits_swapped > fits):
         proof = "month_first_proof" if month else "fits_swapped_order and not fits_declared_order"
+        # staging keeps the raw text of failed lines only: number the file's lines again
+        lines = paths.staging_dir / "date_order_lines.parquet"
+        con.execute("set preserve_insertion_order = true")
+        con.execute(
+            f"copy (select raw_line from {bronze_lines_relation(paths)}) "
+            f"to {sql_string(lines)} (format parquet, compression lz4_raw)"
+        )
         examples = con.execute(
-            f"select s.source_line, l.raw_line from read_parquet({staging}) as s "
+            f"select s.source_line, l.raw_line from {staging} as s "
             f"join (select file_row_number + 1 as source_line, raw_line "
-            f"from read_parquet({read_path(paths.lines_file)}, file_row_number = true)) as l "
+            f"from read_parquet({read_path(lines)}, file_row_number = true)) as l "
             f"using (source_line) where s.{proof} order by 1 limit 3"
         ).fetchall()
         shown = "; ".join(f"line {n}: {raw[:90]}" for n, raw in examples)

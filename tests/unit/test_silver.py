@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -251,3 +253,97 @@ def test_line_numbers_are_physical_on_a_file_read_in_parallel(tmp_path: Path) ->
     assert [f[:3] for f in out["findings"]] == [(len(lines), "Sub-Category", "not_allowed")]
     assert out["quarantine"][0][5] == good(77_777)
     assert out["rows"][6]["product_name"] == 'Bookcase, "oak", 2 shelves'
+
+
+def _plan_operators(node: dict | list) -> set[str]:
+    nodes = node if isinstance(node, list) else [node]
+    names: set[str] = set()
+    for n in nodes:
+        names.add(n["name"])
+        names |= _plan_operators(n.get("children", []))
+    return names
+
+
+def test_the_one_pass_over_the_file_keeps_the_line_order(tmp_path: Path) -> None:
+    # Staging numbers lines by their row in the file DuckDB writes, which holds only while the
+    # plan from the CSV scan to the COPY is scan and projections: a join (DuckDB plans a long
+    # IN list as one) or an aggregate would reorder the lines on a large file.
+    import duckdb
+
+    path = tmp_path / "in.csv"
+    path.write_text("\n".join([HEADER, good(1), good(2)]) + "\n")
+    paths = sv.SilverPaths.for_run(tmp_path / "lake", path, "2026-01-15", "run1")
+    sv.prepare_dirs(paths)
+    script = sv.render_silver_sql(sv.inspect_header(path), paths, "2026-01-15", path.name)
+    statements = [s.strip() for s in script.split(";\n") if s.strip()]
+    body = [" ".join(ln for ln in s.splitlines() if not ln.strip().startswith("--")) for s in statements]
+    first_copy = next(i for i, s in enumerate(body) if s.strip().startswith("copy"))
+    assert str(paths.staging_file) in body[first_copy]
+    with duckdb.connect() as con:
+        for s in statements[:first_copy]:
+            con.execute(s)
+        query = body[first_copy].strip()[len("copy") :].rsplit(") to '", 1)[0].strip()[1:]
+        plan = json.loads(con.execute("explain (format json) " + query).fetchall()[0][1])
+    operators = _plan_operators(plan)
+    assert "READ_CSV" in operators
+    assert operators <= {"READ_CSV", "PROJECTION", "FILTER"}, operators
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '"Bookcase, oak"',
+        '"Self-Adhesive 24"" Color Labels"',
+        '"He said ""hi, there"""',
+        '""""',
+        '"a,b,c,,"',
+        '","',
+        '"Chair\x1f, black"',  # the split's own marker in a value: the regular expression decides
+        "Plain name",
+    ],
+)
+def test_quoted_fields_split_like_the_csv_module(tmp_path: Path, name: str) -> None:
+    line = good(1, name=name, sales='"261.96"')
+    expected = next(csv.reader([line]))
+    (row,) = run_silver(tmp_path, [HEADER, line])["rows"]
+    assert row["product_name"] == expected[16]
+    assert row["sales"] == Decimal(expected[17])
+    assert row["customer_name"] == expected[6]
+
+
+@pytest.mark.parametrize(
+    ("name", "cleaned"),
+    [
+        ("\u2003Bush\u2003", "Bush"),  # trim() strips Unicode space separators too
+        ('" Bush "', "Bush"),  # spaces inside the quotes, at the value's edges
+        ("Bush\tBookcase", "Bush Bookcase"),
+    ],
+)
+def test_values_that_only_need_trimming_are_repaired_and_recorded(
+    tmp_path: Path, name: str, cleaned: str
+) -> None:
+    out = run_silver(tmp_path, [HEADER, good(1), good(2, name=name)])
+    assert [r["product_name"] for r in out["rows"]] == ["Bush Somerset Collection Bookcase", cleaned]
+    raw = next(csv.reader([good(2, name=name)]))[16]
+    assert out["findings"] == [(3, "Product Name", "whitespace", "repair", raw, cleaned)]
+
+
+def test_staging_keeps_raw_text_only_for_lines_that_need_it(tmp_path: Path) -> None:
+    lines = [HEADER, good(1), good(2, sales="x"), good(3).replace("42420", "6824"), good(1)]
+    out = run_silver(tmp_path, lines)
+    import duckdb
+
+    staging = tmp_path / "lake" / "_staging" / "run1" / "lines.parquet"
+    with duckdb.connect() as con:
+        kept = con.execute(
+            f"select file_row_number + 1, raw_line from read_parquet('{staging}', file_row_number = true) "
+            "where raw_line is not null order by 1"
+        ).fetchall()
+    # the header (it fails every rule), the bad amount and the repaired ZIP; line 5 duplicates
+    # line 2's Row ID and passed every check, so its text is read back from the file
+    assert kept == [(1, HEADER), (3, lines[2]), (4, lines[3])]
+    assert [(q[0], q[1], q[5]) for q in out["quarantine"]] == [
+        (3, "invalid_decimal", lines[2]),
+        (5, "duplicate_row_id", lines[4]),
+    ]
+    assert out["law"]["holds"]

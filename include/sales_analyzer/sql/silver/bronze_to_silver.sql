@@ -1,15 +1,18 @@
 -- Bronze to silver on DuckDB, rendered from the silver contract by
 -- include/sales_analyzer/silver.py (columns, header positions and checks).
 --
--- Every physical line of the bronze file is first copied as is, in file order,
--- to a Parquet file of lines (a plain scan-to-COPY, whose insertion order DuckDB
--- preserves): row k of that file is physical line k + 1, so its file_row_number
--- numbers the lines exactly, with no serial row_number() window. Each line is
--- then parsed as CSV and checked on all cores; the result lands in one staging
--- Parquet file that still holds every line. Silver (typed, de-duplicated on
+-- One pass reads every physical line of the bronze file (DuckDB's CSV reader in
+-- one-column mode: no quote, no delimiter, so each line is one row and a blank
+-- line is a NULL row, never skipped), parses and checks it, and writes one
+-- staging Parquet row per line, in file order: a plain scan-project-COPY, whose
+-- insertion order DuckDB preserves, so row k of staging is physical line k + 1
+-- and its file_row_number numbers the lines exactly, with no serial
+-- row_number() window. Staging keeps the raw text only of lines that are
+-- quarantined or carry a repair or a warning. Silver (typed, de-duplicated on
 -- row_id, partitioned) and quarantine (line number, raw line, reason) are then
 -- split from it, so each line ends in exactly one place and the counts can be
--- reconciled.
+-- reconciled. (docs/benchmarks.md, "Silver reader comparison", says why the
+-- reader's own CSV parsing with store_rejects cannot number the lines.)
 
 {%- macro field(c) -%}
     fields[{{ c.position }}]
@@ -17,23 +20,28 @@
 
 {%- macro unquoted(c) -%}
     case
-        when starts_with({{ field(c) }}, '"')
+        when has_quotes and starts_with({{ field(c) }}, '"')
             then replace({{ field(c) }}[2:-2], '""', '"')
         else {{ field(c) }}
     end
 {%- endmacro %}
 
 {%- macro normalised(c) -%}
-    {%- if c.type == 'string' -%}
-    {#- collapse runs of whitespace (RE2 \s = [\t\n\f\r ], and no-break space);
-        only lines holding such a run or such a character (needs_ws) pay for the regex #}
-    nullif(trim(case
-        when needs_ws then regexp_replace(u_{{ c.name }}, '[\s\x{00A0}]+', ' ', 'g')
-        else u_{{ c.name }}
-    end), '')
-    {%- else -%}
-    nullif(trim(u_{{ c.name }}, ' ' || chr(9) || chr(160)), '')
-    {%- endif -%}
+    {#- A plain line (below) has no field with whitespace to trim or collapse, so its
+        values only turn empty into NULL; every other line pays for the full rule. -#}
+    case
+        when plain then nullif(u_{{ c.name }}, '')
+    {%- if c.type == 'string' %}
+        {#- collapse runs of whitespace (RE2 \s = [\t\n\f\r ], and no-break space);
+            trim() strips the Unicode space separators #}
+        else nullif(trim(case
+            when needs_ws then regexp_replace(u_{{ c.name }}, '[\s\x{00A0}]+', ' ', 'g')
+            else u_{{ c.name }}
+        end), '')
+    {%- else %}
+        else nullif(trim(u_{{ c.name }}, ' ' || chr(9) || chr(160)), '')
+    {%- endif %}
+    end
 {%- endmacro %}
 
 {%- macro repaired(c) -%}
@@ -75,7 +83,10 @@
     {%- elif ch.kind == 'date' -%}
     v_{{ ch.column }} is not null and t_{{ ch.column }} is null
     {%- elif ch.kind == 'allowed' -%}
-    v_{{ ch.column }} not in ({{ ch.arg | map('sql_string') | join(', ') }})
+    {#- list_position, not IN or list_contains: DuckDB plans those as a join when the list
+        is long, and a join may reorder the lines (test_silver checks the plan) -#}
+    v_{{ ch.column }} is not null
+    and list_position([{{ ch.arg | map('sql_string') | join(', ') }}], v_{{ ch.column }}) is null
     {%- elif ch.kind == 'pattern' -%}
     not regexp_matches(v_{{ ch.column }}, '{{ ch.arg }}')
     {%- elif ch.kind == 'min' -%}
@@ -106,32 +117,19 @@
     }
 {%- endmacro %}
 
-set preserve_insertion_order = true;
-
--- Nothing but scan and write here: a join or aggregate in this plan could reorder
--- rows, and the line numbers below rely on the file order.
-copy (
-    select rtrim(line, chr(13)) as raw_line
-    from read_csv(
-        '{{ bronze_read }}',
-        columns = {'line': 'VARCHAR'},
-        delim = chr(0),
-        quote = '',
-        escape = '',
-        header = false,
-        auto_detect = false,
-        strict_mode = false
-    )
-) to '{{ lines_path }}' (format parquet, compression lz4_raw);
-
-create or replace temp view bronze_fields as
+{#- The parse of one line, as views named <p>_*, over a relation with a raw_line column
+    (other columns pass through). Used twice: over every line of the bronze file, and
+    again over the few kept lines that carry findings, to list them. -#}
+{%- macro parse_views(p, source) %}
+create or replace temp view {{ p }}_lines as
 select
-    file_row_number + 1 as source_line,
-    raw_line,
+    *,
+    -- nothing but spaces and commas (a spreadsheet's empty row) is a blank line
     case
-        when file_row_number = 0 then 'header'
-        -- nothing but spaces and commas (a spreadsheet's empty row) is a blank line
-        when raw_line is null or trim(replace(raw_line, ',', '')) = '' then 'blank'
+        when raw_line is null then 'blank'
+        -- (ltrim with characters is slow: only lines that start with one pay for it)
+        when (starts_with(raw_line, ',') or starts_with(raw_line, ' '))
+            and ltrim(raw_line, ', ') = '' then 'blank'
         else 'record'
     end as line_kind,
     coalesce(contains(raw_line, '"'), false) as has_quotes,
@@ -144,21 +142,54 @@ select
         or contains(raw_line, chr(160)),
         false
     ) as needs_ws,
-    case
-        when has_quotes
-            then regexp_extract_all(raw_line || ',', '{{ csv_field }}', 1)
-        else string_split(raw_line, ',')
-    end as fields
-from read_parquet('{{ lines_read }}', file_row_number = true);
-
-create or replace temp view bronze_values as
-select
-    source_line,
-    raw_line,
-    line_kind,
-    needs_ws,
     has_quotes
     and not regexp_full_match(raw_line || ',', '{{ csv_line }}') as malformed,
+    -- plain: ASCII, no whitespace run or control whitespace, and no space next to a
+    -- field's edge (a comma, a quote, the line's ends): no value needs trimming
+    coalesce(
+        not needs_ws
+        and strlen(raw_line) = length(raw_line)
+        and not (
+            starts_with(raw_line, ' ')
+            or ends_with(raw_line, ' ')
+            or contains(raw_line, ' ,')
+            or contains(raw_line, ', ')
+            or (has_quotes and (contains(raw_line, '" ') or contains(raw_line, ' "')))
+        ),
+        false
+    ) as plain
+from {{ source }};
+
+-- fields in a view of their own: the lateral aliases above would otherwise be evaluated again
+create or replace temp view {{ p }}_fields as
+select
+    *,
+    case
+        when not has_quotes then string_split(raw_line, ',')
+        -- a well-formed quoted line: split on the quotes, so that odd pieces are outside
+        -- quotes ("" inside a value leaves an empty outside piece), mark the commas of the
+        -- outside pieces with chr(31) and split on those (one regex per line costs 4x more)
+        when not malformed and not contains(raw_line, chr(31))
+            then string_split(
+                array_to_string(
+                    list_transform(
+                        string_split(raw_line, '"'),
+                        lambda piece, i: case
+                            when i % 2 = 1 then replace(piece, ',', chr(31))
+                            else piece
+                        end
+                    ),
+                    '"'
+                ),
+                chr(31)
+            )
+        else regexp_extract_all(raw_line || ',', '{{ csv_field }}', 1)
+    end as fields
+from {{ p }}_lines;
+
+create or replace temp view {{ p }}_values as
+select
+    *,
     len(fields) as n_fields,
     case
         when len(fields) > {{ n_named }}
@@ -169,40 +200,33 @@ select
 {%- for c in columns %}
     {{ unquoted(c) }} as u_{{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
-from bronze_fields;
+from {{ p }}_fields;
 
-create or replace temp view bronze_normalised as
+create or replace temp view {{ p }}_normalised as
 select
     *,
 {%- for c in columns %}
     {{ normalised(c) }} as n_{{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
-from bronze_values;
+from {{ p }}_values;
 
-create or replace temp view bronze_repaired as
+create or replace temp view {{ p }}_repaired as
 select
     *,
 {%- for c in columns %}
     {{ repaired(c) }} as v_{{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
-from bronze_normalised;
+from {{ p }}_normalised;
 
-create or replace temp view bronze_typed as
+create or replace temp view {{ p }}_typed as
 select
     *,
 {%- for c in columns %}
-    {{ typed(c) }} as t_{{ c.name }},
+    {{ typed(c) }} as t_{{ c.name }}{{ "," if not loop.last }}
 {%- endfor %}
-    -- The file's date order is decided for the whole file (silver.decide_date_order): a
-    -- line votes day-first when a date's first part cannot be a month, month-first when its
-    -- second part cannot; and whether its dates make a plausible pair read either way.
-    {{ date_votes.day_first }} as day_first_proof,
-    {{ date_votes.month_first }} as month_first_proof,
-    {{ date_votes.fits_declared }} as fits_declared_order,
-    {{ date_votes.fits_swapped }} as fits_swapped_order
-from bronze_repaired;
+from {{ p }}_repaired;
 
-create or replace temp view bronze_checked as
+create or replace temp view {{ p }}_checked as
 select
     *,
     case
@@ -215,11 +239,58 @@ select
         when {{ failed(ch) }} then {{ loop.index + 3 }}
 {%- endfor %}
     end as check_no
-from bronze_typed;
+from {{ p }}_typed;
+{%- endmacro %}
 
+{%- macro findings_list() -%}
+    list_filter([
+{%- for c in columns %}
+        case
+            when n_{{ c.name }} <> u_{{ c.name }}
+                then {{ finding(c.source, whitespace_rule, 'repair', 'u_' ~ c.name, 'n_' ~ c.name, whitespace_expected) }}
+        end,
+{%- for r in c.repairs %}
+        case
+            when v_{{ c.name }} <> n_{{ c.name }}
+                then {{ finding(c.source, r.rule, 'repair', 'n_' ~ c.name, 'v_' ~ c.name, r.description) }}
+        end,
+{%- endfor %}
+{%- endfor %}
+{%- for ch in warnings %}
+        case
+            when {{ failed(ch) }}
+                then {{ finding(ch.source, ch.code, 'warn', 'v_' ~ ch.column, 'null', ch.expected) }}
+        end{{ "," if not loop.last }}
+{%- endfor %}
+    ], lambda x: x is not null)
+{%- endmacro %}
+
+{%- macro has_finding() -%}
+    (
+        -- a plain line's values are unchanged by normalisation
+        (not plain and (
+{%- for c in columns %}
+            coalesce(n_{{ c.name }} <> u_{{ c.name }}, false){{ " or" if not loop.last }}
+{%- endfor %}
+        ))
+{%- for c in columns %}{% for r in c.repairs %}
+        or coalesce(v_{{ c.name }} <> n_{{ c.name }}, false)
+{%- endfor %}{% endfor %}
+{%- for ch in warnings %}
+        or coalesce({{ failed(ch) }}, false)
+{%- endfor %}
+    )
+{%- endmacro %}
+
+set preserve_insertion_order = true;
+
+{{ parse_views('bronze', bronze_lines) }}
+
+-- The one pass over the file: scan, project, write. Nothing else here: a join or an
+-- aggregate in this plan could reorder rows, and the line numbers rely on the file order.
+-- The header (row 0) is parsed like any line; the staging view calls it the header.
 copy (
     select
-        source_line,
         line_kind,
         check_no,
         case check_no
@@ -232,44 +303,42 @@ copy (
 {%- for c in columns %}
         t_{{ c.name }} as {{ c.name }},
 {%- endfor %}
-        -- repairs and warnings of a line that is kept: one struct per finding
+        line_kind = 'record' and check_no is null and {{ has_finding() }} as has_finding,
+        -- the raw text only where it is needed: quarantine and the repairs table
         case
-            when line_kind = 'record' and check_no is null then list_filter([
-{%- for c in columns %}
-                case
-                    when n_{{ c.name }} <> u_{{ c.name }}
-                        then {{ finding(c.source, whitespace_rule, 'repair', 'u_' ~ c.name, 'n_' ~ c.name, whitespace_expected) }}
-                end,
-{%- for r in c.repairs %}
-                case
-                    when v_{{ c.name }} <> n_{{ c.name }}
-                        then {{ finding(c.source, r.rule, 'repair', 'n_' ~ c.name, 'v_' ~ c.name, r.description) }}
-                end,
-{%- endfor %}
-{%- endfor %}
-{%- for ch in warnings %}
-                case
-                    when {{ failed(ch) }}
-                        then {{ finding(ch.source, ch.code, 'warn', 'v_' ~ ch.column, 'null', ch.expected) }}
-                end{{ "," if not loop.last }}
-{%- endfor %}
-            ], lambda x: x is not null)
-        end as findings,
-        case when line_kind = 'record' then day_first_proof end as day_first_proof,
-        case when line_kind = 'record' then month_first_proof end as month_first_proof,
-        case when line_kind = 'record' then fits_declared_order end as fits_declared_order,
-        case when line_kind = 'record' then fits_swapped_order end as fits_swapped_order
+            when check_no is not null or has_finding then raw_line
+        end as raw_line,
+        -- The file's date order is decided for the whole file (silver.decide_date_order): a
+        -- line votes day-first when a date's first part cannot be a month, month-first when
+        -- its second part cannot; and whether its dates make a plausible pair read either way.
+        case when line_kind = 'record' then {{ date_votes.day_first }} end as day_first_proof,
+        case when line_kind = 'record' then {{ date_votes.month_first }} end as month_first_proof,
+        case when line_kind = 'record' then {{ date_votes.fits_declared }} end as fits_declared_order,
+        case when line_kind = 'record' then {{ date_votes.fits_swapped }} end as fits_swapped_order
     from bronze_checked
 ) to '{{ staging_path }}' (format parquet, compression lz4_raw);
+
+-- Every later statement carries source_line: nothing depends on row order any more, and
+-- letting DuckDB reorder keeps the partitioned write and the aggregates within the memory limit.
+set preserve_insertion_order = false;
+
+create or replace temp view silver_staging as
+{{ staging_relation }};
 
 create or replace temp table first_lines as
 select
     row_id,
     min(source_line) as first_line
-from read_parquet('{{ staging_read }}')
+from silver_staging
 where line_kind = 'record' and check_no is null
 group by row_id
 having count(*) > 1;
+
+-- The partitioned write flushes small slices: with DuckDB's defaults (each thread keeps up to
+-- 524,288 rows across the partitions, each file buffers 5 row groups) 10M rows spilled ~2.4 GB
+-- and cost 82 s of CPU at 768MB; with these, 44.5 s and 603 MiB peak (docs/benchmarks.md).
+set partitioned_write_flush_threshold = 8192;
+set write_buffer_row_group_count = 1;
 
 copy (
     select
@@ -279,7 +348,7 @@ copy (
         s.source_line,
         year(s.order_date)::integer as order_year,
         month(s.order_date)::integer as order_month
-    from read_parquet('{{ staging_read }}') as s
+    from silver_staging as s
     left join first_lines as f on s.row_id = f.row_id
     where
         s.line_kind = 'record'
@@ -292,8 +361,11 @@ copy (
     filename_pattern 'part-{i}'
 );
 
--- The few quarantined lines first, then their raw text from the lines file
--- (staging does not carry every line's text a second time).
+reset partitioned_write_flush_threshold;
+reset write_buffer_row_group_count;
+
+-- The quarantined lines: their raw text is in staging, except for a duplicate Row ID's
+-- (it passed every check), which is read back from the file below.
 create or replace temp table quarantined as
 select
     s.source_line,
@@ -319,37 +391,70 @@ select
         else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
     end as expected,
     -- the line's amount when its field parses: the revenue quarantine holds
-    s.{{ revenue_column }} as revenue
-from read_parquet('{{ staging_read }}') as s
+    s.{{ revenue_column }} as revenue,
+    s.raw_line
+from silver_staging as s
 left join first_lines as f
     on s.row_id = f.row_id and s.source_line <> f.first_line
 where
     s.line_kind = 'record'
     and (s.check_no is not null or f.first_line is not null);
 
+-- The lines file, numbered like staging, only when a duplicate's raw text is needed
+-- (otherwise the filter is constant false and the file is empty, with nothing read).
+set variable silver_needs_lines = (
+    select count(*) > 0 from quarantined where raw_line is null
+);
+
+set preserve_insertion_order = true;
+
+copy (
+    select raw_line
+    from {{ bronze_lines }}
+    where getvariable('silver_needs_lines')
+) to '{{ lines_path }}' (format parquet, compression lz4_raw);
+
+set preserve_insertion_order = false;
+
 copy (
     select
         '{{ ingest_date }}'::date as ingest_date,
         '{{ source_name }}' as source_file,
         q.source_line,
-        l.raw_line,
+        coalesce(q.raw_line, l.raw_line) as raw_line,
         q.reason,
         q.column_name,
         q.value,
         q.expected,
         q.revenue
     from quarantined as q
-    inner join (
+    left join (
         select
             file_row_number + 1 as source_line,
             raw_line
         from read_parquet('{{ lines_read }}', file_row_number = true)
-    ) as l on q.source_line = l.source_line
+    ) as l on q.raw_line is null and q.source_line = l.source_line
     order by q.source_line
 ) to '{{ quarantine_path }}' (format parquet, compression zstd);
 
 -- Every repair and warning on a row that is in silver: line, column, value before and
--- after (or the finding), and the rule, for the run's repairs table.
+-- after (or the finding), and the rule, for the run's repairs table. Only the lines that
+-- carry one are parsed again, from the raw text staging kept for them.
+-- (a table, not a subquery: over a join DuckDB merges the views' projections into one and
+-- evaluates the field split once per reference, 100x slower)
+create or replace temp table kept_lines_with_findings as
+select
+    s.source_line,
+    s.raw_line
+from silver_staging as s
+left join first_lines as f on s.row_id = f.row_id
+where
+    s.line_kind = 'record'
+    and s.has_finding
+    and (f.first_line is null or s.source_line = f.first_line);
+
+{{ parse_views('kept', 'kept_lines_with_findings') }}
+
 copy (
     select
         '{{ ingest_date }}'::date as ingest_date,
@@ -363,13 +468,9 @@ copy (
         k.finding.expected as expected
     from (
         select
-            s.source_line,
-            unnest(s.findings) as finding
-        from read_parquet('{{ staging_read }}') as s
-        left join first_lines as f on s.row_id = f.row_id
-        where
-            len(s.findings) > 0
-            and (f.first_line is null or s.source_line = f.first_line)
+            source_line,
+            unnest({{ findings_list() }}) as finding
+        from kept_checked
     ) as k
     order by k.source_line, k.finding.column_name, k.finding.rule
 ) to '{{ repairs_path }}' (format parquet, compression zstd);
