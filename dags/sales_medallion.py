@@ -74,7 +74,8 @@ def _run() -> tuple[str, str, str]:
     },
     params={
         "source": Param("synthetic", enum=["synthetic", "kaggle", "file"], description="Input source"),
-        "source_path": Param("", type="string", description="CSV path when source is 'file'"),
+        # optional (null allowed): the UI's form must not require a path for the synthetic source
+        "source_path": Param(None, type=["null", "string"], description="CSV path when source is 'file'"),
         "rows": Param(9800, type="integer", minimum=1, description="Synthetic rows"),
         "seed": Param(42, type="integer", description="Synthetic generator seed"),
         "damaged": Param(False, type="boolean", description="Inject damaged-file quirks"),
