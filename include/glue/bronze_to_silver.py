@@ -163,13 +163,22 @@ class BronzeLines(NamedTuple):
     first_bad_utf8: int | None  # first line that is not UTF-8 text
 
 
+def hadoop_literal(path: str) -> str:
+    """A path Hadoop's glob reads as exactly that file: its pattern characters escaped with \\.
+
+    Spark expands *, ?, [...] and {a,b} in every path it reads, so a bronze object named
+    sales[1].csv would read sales1.csv (DuckDB's reads are escaped the same way: silver.glob_literal).
+    """
+    return "".join("\\" + ch if ch in "\\{}[]*?" else ch for ch in path)
+
+
 def read_lines(spark: SparkSession, path: str) -> BronzeLines:
     """Every physical line (split on \\n only, trailing \\r dropped) with its 1-based number."""
     # The text source emits each file split's lines in order but schedules the splits largest
     # first, so rows carry (split start offset, id within the split) and are numbered from those.
     raw = (
         spark.read.option("lineSep", "\n")
-        .text(path)
+        .text(hadoop_literal(path))
         .select(
             sf.input_file_name().alias("file"),
             sf.input_file_block_start().alias("block"),

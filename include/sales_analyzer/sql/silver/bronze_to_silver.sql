@@ -127,9 +127,15 @@ select
     -- nothing but spaces and commas (a spreadsheet's empty row) is a blank line
     case
         when raw_line is null then 'blank'
-        -- (ltrim with characters is slow: only lines that start with one pay for it)
-        when (starts_with(raw_line, ',') or starts_with(raw_line, ' '))
-            and ltrim(raw_line, ', ') = '' then 'blank'
+        -- trim() strips Unicode spaces (Zs), as the Glue job's blank test does; only lines
+        -- starting with a comma or a space character pay for it
+        when (
+            starts_with(raw_line, ',')
+            -- list_position, not IN: DuckDB plans an IN list as a join, which reorders lines
+            or list_position([32, 160, 5760, 8239, 8287, 12288], unicode(raw_line)) is not null
+            or unicode(raw_line) between 8192 and 8202
+        )
+        and trim(replace(raw_line, ',', '')) = '' then 'blank'
         else 'record'
     end as line_kind,
     coalesce(contains(raw_line, '"'), false) as has_quotes,
