@@ -678,34 +678,16 @@ def decide_date_order(
     """
     records = [g for g in groups if g["line_kind"] == "record"]
     day, month, fits, fits_swapped = (sum(g[v] for g in records) for v in VOTES)
-    votes = {
-        "day_first_proofs": day,
-        "month_first_proofs": month,
-        "fit_declared": fits,
-        "fit_swapped": fits_swapped,
-    }
-    if (month > day) or (day == 0 and month == 0 and fits_swapped > fits):
+    votes = chk.date_votes(day, month, fits, fits_swapped)
+    if chk.is_month_first(votes):
         proof = (
             sf.col("month_first_proof")
             if month
             else sf.col("fits_swapped_order") & ~sf.col("fits_declared_order")
         )
         examples = split.lines.where(proof).orderBy("source_line").select("source_line", "raw_line").limit(3)
-        shown = "; ".join(f"line {r['source_line']}: {r['raw_line'][:90]}" for r in examples.collect())
-        formats = sorted({c.format or "dd/mm/yyyy" for c in contract.columns if c.type == "date"})
-        why = (
-            f"{month:,} lines have a date whose second part is above 12, {day:,} one whose first part is"
-            if month
-            else f"no date proves either order, and {fits_swapped:,} lines hold plausible dates read "
-            f"month-first against {fits:,} read day-first"
-        )
-        raise InputFileError(
-            bronze_path,
-            f"the dates are month-first (mm/dd/yyyy): {why}; ambiguous dates are not guessed",
-            value=shown,
-            expected=f"dates as {', '.join(formats)}: convert the file's dates (e.g. re-export "
-            "with a day-first locale) and run again",
-        )
+        rows = [(r["source_line"], r["raw_line"]) for r in examples.collect()]
+        raise InputFileError(bronze_path, **chk.month_first_message(votes, rows, contract))
     return votes
 
 

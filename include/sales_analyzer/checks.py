@@ -139,3 +139,38 @@ def quarantine_checks(contract: Contract | None = None) -> list[Check]:
 def warn_checks(contract: Contract | None = None) -> list[Check]:
     """The checks whose failure is recorded as a finding on a row kept in silver."""
     return [ch for ch in record_checks(contract) if ch.severity == WARN]
+
+
+def date_votes(day: int, month: int, fits: int, fits_swapped: int) -> dict[str, int]:
+    """The whole file's date-order votes, as both engines report them."""
+    return {
+        "day_first_proofs": day,
+        "month_first_proofs": month,
+        "fit_declared": fits,
+        "fit_swapped": fits_swapped,
+    }
+
+
+def is_month_first(votes: dict[str, int]) -> bool:
+    """Month-first proofs (a second part above 12) outnumber day-first ones, or, with no proof
+    either way, the (order, ship) pairs are plausible more often read month-first."""
+    day, month = votes["day_first_proofs"], votes["month_first_proofs"]
+    return month > day or (day == 0 and month == 0 and votes["fit_swapped"] > votes["fit_declared"])
+
+
+def month_first_message(votes: dict[str, int], examples: list[tuple[int, str]], contract: Contract) -> dict:
+    """The problem, the example lines and what to do, for the InputFileError both engines raise."""
+    day, month = votes["day_first_proofs"], votes["month_first_proofs"]
+    why = (
+        f"{month:,} lines have a date whose second part is above 12, {day:,} one whose first part is"
+        if month
+        else f"no date proves either order, and {votes['fit_swapped']:,} lines hold plausible dates read "
+        f"month-first against {votes['fit_declared']:,} read day-first"
+    )
+    formats = sorted({c.format or "dd/mm/yyyy" for c in contract.columns if c.type == "date"})
+    return {
+        "problem": f"the dates are month-first (mm/dd/yyyy): {why}; ambiguous dates are not guessed",
+        "value": "; ".join(f"line {n}: {raw[:90]}" for n, raw in examples),
+        "expected": f"dates as {', '.join(formats)}: convert the file's dates (e.g. re-export "
+        "with a day-first locale) and run again",
+    }

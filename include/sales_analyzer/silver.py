@@ -417,13 +417,8 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
         "count(*) filter (fits_declared_order), count(*) filter (fits_swapped_order) "
         f"from {staging} where line_kind = 'record'"
     ).fetchone()
-    votes = {
-        "day_first_proofs": day,
-        "month_first_proofs": month,
-        "fit_declared": fits,
-        "fit_swapped": fits_swapped,
-    }
-    if (month > day) or (day == 0 and month == 0 and fits_swapped > fits):
+    votes = chk.date_votes(day, month, fits, fits_swapped)
+    if chk.is_month_first(votes):
         proof = "month_first_proof" if month else "fits_swapped_order and not fits_declared_order"
         # staging keeps the raw text of failed lines only: number the file's lines again
         lines = paths.staging_dir / "date_order_lines.parquet"
@@ -438,21 +433,7 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
             f"from read_parquet({read_path(lines)}, file_row_number = true)) as l "
             f"using (source_line) where s.{proof} order by 1 limit 3"
         ).fetchall()
-        shown = "; ".join(f"line {n}: {raw[:90]}" for n, raw in examples)
-        formats = sorted({c.format or "dd/mm/yyyy" for c in contract.columns if c.type == "date"})
-        why = (
-            f"{month:,} lines have a date whose second part is above 12, {day:,} one whose first part is"
-            if month
-            else f"no date proves either order, and {fits_swapped:,} lines hold plausible dates read "
-            f"month-first against {fits:,} read day-first"
-        )
-        raise InputFileError(
-            str(paths.bronze),
-            f"the dates are month-first (mm/dd/yyyy): {why}; ambiguous dates are not guessed",
-            value=shown,
-            expected=f"dates as {', '.join(formats)}: convert the file's dates (e.g. re-export "
-            "with a day-first locale) and run again",
-        )
+        raise InputFileError(str(paths.bronze), **chk.month_first_message(votes, examples, contract))
     return votes
 
 
