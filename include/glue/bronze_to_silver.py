@@ -331,12 +331,7 @@ def _any(conditions: list[Column]) -> Column:
 def date_votes(contract: Contract) -> dict[str, Column]:
     """Each line's votes on the file's date order, as silver.date_vote_sql renders them for DuckDB."""
     day_first, month_first = [], []
-    for c in contract.columns:
-        if c.type != "date":
-            continue
-        parts = chk.date_parts(c.strptime_format)
-        if "%d" not in parts or "%m" not in parts:
-            continue
+    for c, parts in chk.day_month_dates(contract):
         v = sf.col(f"v_{c.name}")
         day = v.substr(parts["%d"], 2).cast("int")
         month = v.substr(parts["%m"], 2).cast("int")

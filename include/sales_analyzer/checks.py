@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from include.sales_analyzer.contract import Contract, load_contract
+from include.sales_analyzer.contract import Column, Contract, load_contract
 
 # Line-level reasons, checked before any field is read.
 MALFORMED_CSV = "malformed_csv"
@@ -64,6 +64,18 @@ def date_parts(strptime_format: str) -> dict[str, int]:
         else:
             pos, i = pos + 1, i + 1
     return offsets
+
+
+def day_month_dates(contract: Contract) -> list[tuple[Column, dict[str, int]]]:
+    """The date columns whose format has a day and a month, with their offsets: the ones
+    that vote on the file's date order, in both engines."""
+    out = []
+    for c in contract.columns:
+        if c.type == "date":
+            parts = date_parts(c.strptime_format)
+            if "%d" in parts and "%m" in parts:
+                out.append((c, parts))
+    return out
 
 
 def decimal_shape(scale: int) -> str:

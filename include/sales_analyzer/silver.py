@@ -195,12 +195,7 @@ def date_vote_sql(contract: Contract) -> dict[str, str]:
     day is 12 or less). Only the few dates that did not parse pay for the string tests.
     """
     day_first, month_first = [], []
-    for c in contract.columns:
-        if c.type != "date":
-            continue
-        parts = chk.date_parts(c.strptime_format)
-        if "%d" not in parts or "%m" not in parts:
-            continue
+    for c, parts in chk.day_month_dates(contract):
         v, t = f"v_{c.name}", f"t_{c.name}"
         day = f"try_cast(substr({v}, {parts['%d']}, 2) as integer)"
         month = f"try_cast(substr({v}, {parts['%m']}, 2) as integer)"
