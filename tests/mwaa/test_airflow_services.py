@@ -123,7 +123,7 @@ def test_outputs_match_an_independent_computation(triggered_run: dict, tmp_path:
     report = json.loads((data_dir / "run_report.json").read_text())
     assert report["conservation"]["holds"] is True
     assert report["conservation"]["bronze_lines"] == ref.total_lines
-    bad = {q.line_number for q in ref.injected}
+    bad = {q.line_number for q in ref.quarantined}
     assert published(data_dir) == expected_gold(ref.path, bad)
     assert report["run_id"] == triggered_run["run"]["dag_run_id"]
 
