@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 import time
@@ -34,6 +35,9 @@ GOLD_MODELS = {
     "segment_yearly",
     "regional_revenue",
     "top_products",
+    "v_sales_enriched",
+    "v_monthly_revenue",
+    "v_segment_share",
 }
 
 
@@ -88,6 +92,9 @@ def test_task_graph(dagbag) -> None:
         if t.startswith("build_gold.") and not t.endswith("__test")
     }
     assert gold >= GOLD_MODELS, GOLD_MODELS - gold
+    # one task per model of the manifest Cosmos renders
+    manifest = json.loads((REPO / "include/dbt/sales_analytics/target/manifest.json").read_text())
+    assert gold == {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     # one `dbt build` task per model (its tests included), in dependency order
     staging = dag.get_task("build_gold.stg_silver__sales_model_build")
     assert "build_gold.dim_customer_model_build" in staging.downstream_task_ids
@@ -98,6 +105,9 @@ def test_task_graph(dagbag) -> None:
     }
     fct = dag.get_task("build_gold.fct_sales_model_build")
     assert {"build_gold.yearly_model_build", "build_gold.monthly_model_build"} <= fct.downstream_task_ids
+    # the BI views after the marts they read
+    view = dag.get_task("build_gold.v_monthly_revenue_model_build")
+    assert {"build_gold.monthly_model_build", "build_gold.dim_date_model_build"} <= view.upstream_task_ids
     # every gold task runs after catalog_silver and before publish_gold
     catalog = dag.get_task("catalog_silver")
     assert any(t.startswith("build_gold.") for t in catalog.downstream_task_ids)

@@ -2,9 +2,11 @@
 
 - dbt compiles the project for both targets offline (`dbt compile --no-populate-cache` needs no
   connection, so fake credentials do for the athena target).
-- Every statement for Athena (dbt's compiled models, the BI view DDL) parses as Trino with sqlglot.
-- dbt's Athena models, transpiled to DuckDB, rebuild gold from the same silver and must equal the
-  gold dbt builds for the duckdb target; and each BI view's DuckDB twin runs on that real gold.
+- Every model dbt compiles for Athena (the BI views included) parses as Trino with sqlglot.
+- dbt's Athena models, transpiled to DuckDB, rebuild gold and the BI views from the same silver
+  and must equal what dbt builds for the duckdb target. The BI views' values are checked against
+  an independent computation in tests/integration/test_bi_views.py, and the view DDL dbt-athena
+  sends in tests/integration/test_bi_views_athena.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from include.sales_analyzer import aws
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.config import DBT_PROJECT_DIR, REPO_ROOT
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
@@ -28,6 +29,7 @@ from include.sales_analyzer.extract.synthetic import generate_sales_csv
 DBT = os.environ.get("SALES_DBT_EXECUTABLE", str(REPO_ROOT / ".venv-dbt" / "bin" / "dbt"))
 MODELS = sorted(p.stem for p in (DBT_PROJECT_DIR / "models").rglob("*.sql"))
 EPHEMERAL = {"int_order_lines_enriched"}
+BI_VIEWS = ("v_sales_enriched", "v_monthly_revenue", "v_segment_share")
 SILVER_SCHEMA = "sales_analytics"  # SALES_SILVER_SCHEMA on AWS: the Glue database
 DAY = "2026-01-15"
 
@@ -133,19 +135,18 @@ def test_athena_model_sql_parses_as_trino(built: dict, model: str) -> None:
     assert isinstance(statement, exp.Query), model
 
 
-@pytest.mark.parametrize("view", aws.BI_VIEWS)
-def test_view_ddl_parses_as_trino(view: str) -> None:
-    (statement,) = sqlglot.parse(aws.render_view_sql(view, "gold"), read="trino")
-    assert isinstance(statement, exp.Create) and statement.kind == "VIEW"
-    assert statement.this.sql(dialect="trino") == f"gold.{view}"
-    assert statement.args.get("replace") is True
-    sources = {t.sql(dialect="trino") for t in statement.expression.find_all(exp.Table)}
-    assert sources and all(s.startswith("gold.") for s in sources - {"months"}), sources
-
-
-def test_view_files_are_the_published_views() -> None:
-    files = sorted(p.stem for p in aws.ATHENA_SQL_DIR.glob("*.sql"))
-    assert files == sorted(aws.BI_VIEWS)
+def test_bi_views_are_views_over_gold(built: dict) -> None:
+    """The BI views are dbt views in Athena's gold database, reading only gold models there."""
+    nodes = athena_models(built["manifest"])
+    for view in BI_VIEWS:
+        node = nodes[view]
+        assert node["config"]["materialized"] == "view", view
+        assert node["relation_name"] == f'"awsdatacatalog"."gold"."{view}"'
+        statement = sqlglot.parse_one(node["compiled_code"], read="trino")
+        ctes = {c.alias_or_name for c in statement.find_all(exp.CTE)}
+        tables = [t for t in statement.find_all(exp.Table) if t.db or t.name not in ctes]
+        sources = {".".join(part.name for part in t.parts) for t in tables}
+        assert sources and all(s.startswith("awsdatacatalog.gold.") for s in sources), (view, sources)
 
 
 def _trino_meaning(node: exp.Expression) -> exp.Expression:
@@ -183,6 +184,9 @@ MARTS_ORDER_BY = {
     "dim_product": "product_id",
     "dim_geography": "geography_key",
     "dim_date": "date_day",
+    "v_sales_enriched": "row_id",
+    "v_monthly_revenue": "order_year, order_month",
+    "v_segment_share": "order_year, segment",
 }
 
 
@@ -223,57 +227,3 @@ def test_athena_gold_equals_duckdb_gold(athena_gold: duckdb.DuckDBPyConnection, 
     athena = athena_gold.execute(f"select * from gold.{mart} order by {order}").fetchall()
     assert len(local) > 0
     assert athena == local
-
-
-@pytest.fixture(scope="module")
-def gold_with_views(built: dict, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    """The duckdb target's real gold with every BI view's DuckDB twin created on it."""
-    copy = tmp_path_factory.mktemp("views") / "views.duckdb"
-    copy.write_bytes(built["warehouse"].read_bytes())
-    con = duckdb.connect(str(copy))
-    for view in aws.BI_VIEWS:
-        con.execute(_duckdb_twin(aws.render_view_sql(view, "gold")))
-    return con
-
-
-def test_v_sales_enriched_twin(gold_with_views: duckdb.DuckDBPyConnection) -> None:
-    con = gold_with_views
-    assert (
-        con.execute("select count(*), sum(sales) from gold.v_sales_enriched").fetchone()
-        == con.execute("select count(*), sum(sales) from gold.fct_sales").fetchone()
-    )
-    unresolved = con.execute(
-        "select count(*) from gold.v_sales_enriched "
-        "where customer_name is null or product_name is null or region is null"
-    ).fetchone()[0]
-    assert unresolved == 0
-
-
-def test_v_monthly_revenue_twin(gold_with_views: duckdb.DuckDBPyConnection) -> None:
-    con = gold_with_views
-    rows = con.execute(
-        "select order_year, order_month, month_start, orders, order_lines, revenue, average_order_value "
-        "from gold.v_monthly_revenue order by 1, 2"
-    ).fetchall()
-    expected = con.execute(
-        "select order_year, order_month, count(distinct order_id), count(*), sum(sales) "
-        "from gold.fct_sales group by 1, 2 order by 1, 2"
-    ).fetchall()
-    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == expected
-    for year, month, month_start, orders, _, revenue, average in rows:
-        assert (month_start.year, month_start.month, month_start.day) == (year, month, 1)
-        # decimal(18, 2); DuckDB divides in double, so the last cent may round either way
-        assert float(average) == pytest.approx(float(revenue / orders), abs=0.0051)
-        assert average == round(average, 2)
-
-
-def test_v_segment_share_twin(gold_with_views: duckdb.DuckDBPyConnection) -> None:
-    con = gold_with_views
-    shares = con.execute(
-        "select order_year, sum(revenue_share), max(revenue_share) filter (where segment_rank = 1), "
-        "max(revenue_share) from gold.v_segment_share group by 1"
-    ).fetchall()
-    assert shares
-    for _, total, top, biggest in shares:
-        assert total == pytest.approx(1.0)
-        assert top == biggest

@@ -1,0 +1,45 @@
+with
+
+monthly as (
+
+    select * from {{ ref('monthly') }}
+
+),
+
+dim_date as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+months as (
+
+    select distinct
+        calendar_year,
+        calendar_month,
+        month_start
+    from dim_date
+
+),
+
+final as (
+
+    select
+        monthly.order_year,
+        monthly.order_month,
+        months.month_start,
+        monthly.orders,
+        monthly.rows as order_lines,
+        monthly.revenue,
+        monthly.unique_customers,
+        {{ divide_to_cents('monthly.revenue', 'monthly.orders') }}
+            as average_order_value
+    from monthly
+    inner join months
+        on
+            monthly.order_year = months.calendar_year
+            and monthly.order_month = months.calendar_month
+
+)
+
+select * from final
