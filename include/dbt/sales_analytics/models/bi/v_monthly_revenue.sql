@@ -14,10 +14,11 @@ dim_date as (
 
 months as (
 
+    -- a date on both engines (date_trunc gives DuckDB a timestamp)
     select distinct
         calendar_year,
         calendar_month,
-        month_start
+        cast(month_start as date) as month_start
     from dim_date
 
 ),
