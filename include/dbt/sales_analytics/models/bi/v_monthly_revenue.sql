@@ -30,7 +30,9 @@ final as (
         monthly.order_month,
         months.month_start,
         monthly.orders,
-        monthly.rows as order_lines,
+        -- quoted, as the Athena view had it: sqlfluff's athena dialect reads
+        -- a bare rows as a keyword
+        monthly."rows" as order_lines,  -- noqa: RF06
         monthly.revenue,
         monthly.unique_customers,
         {{ divide_to_cents('monthly.revenue', 'monthly.orders') }}

@@ -1,5 +1,5 @@
--- The columns together identify a row (dbt_utils' unique_combination_of_columns,
--- written here because dbt packages cannot be fetched at run time on MWAA).
+-- The columns together identify a row (dbt_utils' unique_combination_of_columns
+-- written here: dbt packages cannot be fetched at run time on MWAA).
 {% test unique_combination_of_columns(model, columns) %}
 
 select
