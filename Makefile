@@ -113,12 +113,12 @@ TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool 
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql include/sales_analyzer/sql/athena
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models $(DBT_PROJECT)/tests include/sales_analyzer/app/sql
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup  ## ruff and sqlfluff only
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models include/sales_analyzer/app/sql include/sales_analyzer/sql/athena
+	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models $(DBT_PROJECT)/tests include/sales_analyzer/app/sql
 
 format: $(VENV)/.installed  ## apply ruff's formatting
 	$(BIN)/ruff format .
