@@ -94,7 +94,15 @@ def test_task_graph(dagbag) -> None:
     assert gold >= GOLD_MODELS, GOLD_MODELS - gold
     # one task per model of the manifest Cosmos renders
     manifest = json.loads((REPO / "include/dbt/sales_analytics/target/manifest.json").read_text())
-    assert gold == {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    built = {t.split(".")[1].removesuffix("_model_build") for t in ids if t.endswith("_model_build")}
+    assert built == models
+    # a test on a view and another model (the views' singular tests) runs after both
+    keeps_every_sale = dag.get_task("build_gold.v_sales_enriched_keeps_every_sale_test")
+    assert keeps_every_sale.upstream_task_ids == {
+        "build_gold.fct_sales_model_build",
+        "build_gold.v_sales_enriched_model_build",
+    }
     # one `dbt build` task per model (its tests included), in dependency order
     staging = dag.get_task("build_gold.stg_silver__sales_model_build")
     assert "build_gold.dim_customer_model_build" in staging.downstream_task_ids
