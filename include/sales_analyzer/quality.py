@@ -42,6 +42,30 @@ def _allow_duckdb_persisted_connection() -> None:
         )
 
 
+def _close_connections(context: Any) -> None:
+    """Close every DuckDB connection GX opened for the gate and dispose their engines.
+
+    GX leaves two open: the engine the datasource made to test its connection (a pooled
+    connection, kept with the datasource), and the persisted connection of the execution
+    engine (see above), checked out of SQLAlchemy's pool for good, which
+    `SqlAlchemyExecutionEngine.close()` does not close for DuckDB. SQLAlchemy's module-level
+    pool records keep them, with their duckdb_engine wrappers and DuckDBPyConnections, alive
+    until exit; in a process that runs more than the gate (`airflow dags test`, `make run`)
+    they were still alive at interpreter exit, where DuckDB's nanobind bindings reported
+    them ("nanobind: leaked N instances").
+    """
+    for source in context.data_sources.all().values():
+        execution_engine = getattr(source, "_execution_engine", None)  # GX's cached engine
+        if execution_engine is not None:
+            if execution_engine._connection is not None:
+                execution_engine._connection.close()
+                execution_engine._connection = None
+            execution_engine.engine.dispose()
+        engine = getattr(source, "_engine", None)  # the one test_connection made
+        if engine is not None:
+            engine.dispose()
+
+
 def build_expectations(contract: Contract | None = None, max_quarantine_fraction: float | None = None):
     """The suite's expectations for silver rows, from the contract's columns, rules and severities.
 
@@ -254,7 +278,10 @@ def validate_silver(
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
         )
     )
-    result = checkpoint.run()
+    try:
+        result = checkpoint.run()
+    finally:
+        _close_connections(context)
     expectations: list[dict[str, Any]] = []
     for run_result in result.run_results.values():
         expectations.extend(_summarize(run_result))
