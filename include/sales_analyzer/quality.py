@@ -49,10 +49,11 @@ def _close_connections(context: Any) -> None:
     connection, kept with the datasource), and the persisted connection of the execution
     engine (see above), checked out of SQLAlchemy's pool for good, which
     `SqlAlchemyExecutionEngine.close()` does not close for DuckDB. SQLAlchemy's module-level
-    pool records keep them, with their duckdb_engine wrappers and DuckDBPyConnections, alive
-    until exit; in a process that runs more than the gate (`airflow dags test`, `make run`)
-    they were still alive at interpreter exit, where DuckDB's nanobind bindings reported
-    them ("nanobind: leaked N instances").
+    pool records kept them, with their duckdb_engine wrappers and DuckDBPyConnections, alive
+    for the rest of the process (an Airflow worker, or every task of `airflow dags test`).
+    DuckDB's nanobind bindings report what is still alive at interpreter exit ("nanobind:
+    leaked N instances"); `make run` still ends with that report from another source (see
+    tests/integration/test_quality_gate_exit.py).
     """
     for source in context.data_sources.all().values():
         execution_engine = getattr(source, "_execution_engine", None)  # GX's cached engine
