@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +59,64 @@ def run_dag_test(
     return subprocess.run(
         cmd, env=dag_env(airflow_home, data_dir, **extra), capture_output=True, text=True, check=False
     )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (tests/browser.py), launched once per test process for every browser test."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Airflow as `make airflow` starts it, on PostgreSQL as on MWAA; started once per test process.
+
+    The tests that use it carry `xdist_group("airflow_stack")`, so that under xdist they share
+    one worker and so one stack (see `pytest_collection_modifyitems` below).
+    """
+    from tests.mwaa.services import AirflowStack, pg_bin
+
+    if pg_bin() is None:
+        pytest.fail("PostgreSQL's server is needed: apt-get install -y postgresql (make test does it)")
+    stack = AirflowStack(root=tmp_path_factory.mktemp("airflow_stack"))
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stopped = stack.stop()
+        print(f"stopped Airflow components: {stopped}")
+    assert not stack.leftovers(), "an Airflow component outlived the tests"
+    assert not stack.postgres.root.exists(), "PostgreSQL's cluster was not stopped and removed"
+
+
+@pytest.fixture(scope="session")
+def ui_triggered_run(airflow_stack: Any, browser: Any) -> Any:
+    """The session's one DAG run on the stack, triggered by a person through the UI's Params form."""
+    from tests.airflow_ui.person import trigger_from_form
+
+    return trigger_from_form(airflow_stack, browser)
+
+
+# `make test` runs the files on TEST_WORKERS processes (`--dist loadgroup --no-loadscope-reorder`),
+# each file (or xdist group) whole on one worker. The run lasts as long as its busiest worker, so
+# the costliest groups start first; a costly one started last would run alone at the end. Ordered
+# by the per-file totals of a full `pytest --durations` run; the others follow in collection order.
+COSTLIEST_FIRST = ("airflow_stack",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Make each test file an xdist group of its own (unless its tests name one); costliest first."""
+    for item in items:
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item: pytest.Item) -> int:
+        mark = next(item.iter_markers("xdist_group"))
+        group = mark.args[0] if mark.args else mark.kwargs.get("name", "default")
+        return COSTLIEST_FIRST.index(group) if group in COSTLIEST_FIRST else len(COSTLIEST_FIRST)
+
+    items.sort(key=rank)  # stable: a group's tests keep their order
