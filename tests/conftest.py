@@ -74,8 +74,7 @@ def browser() -> Iterator[Any]:
 def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Airflow as `make airflow` starts it, on PostgreSQL as on MWAA; started once per test process.
 
-    The tests that use it carry `xdist_group("airflow_stack")`, so that under xdist they share
-    one worker and so one stack (see `pytest_collection_modifyitems` below).
+    Under xdist its two files run on one worker, so one stack (`pytest_xdist_make_scheduler`).
     """
     from tests.mwaa.services import AirflowStack, pg_bin
 
@@ -100,23 +99,48 @@ def ui_triggered_run(airflow_stack: Any, browser: Any) -> Any:
     return trigger_from_form(airflow_stack, browser)
 
 
-# `make test` runs the files on TEST_WORKERS processes (`--dist loadgroup --no-loadscope-reorder`),
-# each file (or xdist group) whole on one worker. The run lasts as long as its busiest worker, so
-# the costliest groups start first; a costly one started last would run alone at the end. Ordered
-# by the per-file totals of a full `pytest --durations` run; the others follow in collection order.
-COSTLIEST_FIRST = ("airflow_stack",)
+# `make test` runs the files on TEST_WORKERS processes (`--dist loadfile --no-loadscope-reorder`),
+# each file whole on one worker, the two files that share one Airflow stack (`airflow_stack`) on
+# the same worker (`pytest_xdist_make_scheduler` below; xdist's own `xdist_group` marks do nothing
+# under pytest 9.2, whose node ids xdist 3.8 can no longer suffix). The run lasts as long as its
+# busiest worker, so the costliest files start first: xdist's default order (most tests first)
+# started the two Airflow-stack files, two tests each, last, and one ran alone for its last ~20
+# minutes. Ordered by what a full run on 2 workers spent per file (each a full DAG run or more;
+# the app files share one pipeline run, paid by the first); the others follow in collection order.
+AIRFLOW_STACK_FILES = ("tests/airflow_ui/test_trigger_in_browser.py", "tests/mwaa/test_airflow_services.py")
+COSTLIEST_FIRST = (
+    *AIRFLOW_STACK_FILES,
+    "tests/integration/test_aws_backend.py",
+    "tests/integration/test_pipeline_dag.py",
+    "tests/integration/test_aws_failures.py",
+    "tests/airflow_ui/test_make_run.py",
+    "tests/reliability/test_aws_faults.py",
+    "tests/reliability/test_faults.py",
+    "tests/app/test_data.py",
+    "tests/parity/test_silver_parity.py",
+    "tests/mwaa/test_iac.py",
+)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Make each test file an xdist group of its own (unless its tests name one); costliest first."""
-    for item in items:
-        if not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    """Costliest files first (a stable sort: each file's tests keep their order)."""
 
     def rank(item: pytest.Item) -> int:
-        mark = next(item.iter_markers("xdist_group"))
-        group = mark.args[0] if mark.args else mark.kwargs.get("name", "default")
-        return COSTLIEST_FIRST.index(group) if group in COSTLIEST_FIRST else len(COSTLIEST_FIRST)
+        path = item.nodeid.split("::")[0]
+        return COSTLIEST_FIRST.index(path) if path in COSTLIEST_FIRST else len(COSTLIEST_FIRST)
 
-    items.sort(key=rank)  # stable: a group's tests keep their order
+    items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadfile`, the files that share the Airflow stack form one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedStackScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "airflow_stack" if scope in AIRFLOW_STACK_FILES else scope
+
+    return SharedStackScheduling(config, log)

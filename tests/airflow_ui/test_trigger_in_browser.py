@@ -29,7 +29,7 @@ from tests.airflow_ui.person import (
 )
 from tests.mwaa.services import AirflowStack
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("airflow_stack")]
+pytestmark = pytest.mark.slow  # shares the airflow_stack fixture: one worker (tests/conftest.py)
 
 
 def test_invalid_param_is_refused_by_the_form(airflow_stack: AirflowStack, browser) -> None:

@@ -20,7 +20,7 @@ from tests.browser import screenshot
 from tests.integration.test_pipeline_dag import expected_gold, published
 from tests.mwaa.services import AirflowStack
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("airflow_stack")]
+pytestmark = pytest.mark.slow  # shares the airflow_stack fixture: one worker (tests/conftest.py)
 
 
 def test_dag_parses_without_import_errors(ui_triggered_run: TriggeredRun) -> None:
