@@ -15,15 +15,16 @@ The Smart Sales Analyzer medallion pipeline over Superstore sales records.
 | publish | `sales_analytics.duckdb` and `gold/*.csv`, swapped in atomically | `publish_gold` |
 | report | `run_report.json`, `runs/`, `etl_pipeline.log` | `write_run_report` |
 
-With `PIPELINE_BACKEND=aws` the same stages run on AWS (`include/sales_analyzer/aws.py`):
+With `PIPELINE_BACKEND=aws` the same stages run on AWS (`include/sales_analyzer/aws/`):
 bronze in S3, the Glue job `run_bronze_to_silver` (after `upload_glue_artifacts`), the same Great
 Expectations suite on the Parquet it wrote, `publish_silver` pointing the Glue table at the
 validated version, `catalog_silver` by table definition or crawler (`SALES_CATALOG_MODE`), gold by
 dbt-athena, `publish_gold` as Athena views for BI, and the run report in S3.
 
 Params choose the source (`synthetic`, `kaggle`, `file`), its size and seed. Logic lives in
-`include/sales_analyzer`; this file only wires the stages. Cosmos reads the dbt manifest
-(built by `make manifest`) when the DAG is parsed.
+`include/sales_analyzer` (the stages in `local/` and `aws/`); this file only wires them, along
+one spine for both backends. Cosmos reads the dbt manifest (built by `make manifest`) when the
+DAG is parsed.
 """
 
 from __future__ import annotations
@@ -90,7 +91,12 @@ def sales_medallion() -> None:
     """Extract -> bronze -> silver -> quality gate -> catalog -> gold -> report."""
     if settings.backend == "aws":
         aws_stages()
-        return
+    else:
+        local_stages()
+
+
+def local_stages() -> None:
+    """The stages on the local file system: DuckDB silver, the same gate, dbt-duckdb gold."""
 
     # extract
     @task
@@ -108,30 +114,30 @@ def sales_medallion() -> None:
     # bronze
     @task(outlets=[BRONZE])
     def upload_bronze(extracted: dict) -> dict:
-        from include.sales_analyzer.pipeline import upload_bronze as upload
+        from include.sales_analyzer.local.bronze import upload_bronze as upload
 
         return upload(extracted, _run().ingest_date)
 
     # silver
     @task
     def run_bronze_to_silver(bronze: dict) -> dict:
-        from include.sales_analyzer.pipeline import run_bronze_to_silver as transform
+        from include.sales_analyzer.local.silver import run_bronze_to_silver as transform
 
         run = _run()
         return transform(bronze, run.ingest_date, run.run_key)
 
     @task(outlets=[SILVER])
     def publish_silver(silver: dict) -> dict:
-        from include.sales_analyzer.pipeline import publish_silver as publish
+        from include.sales_analyzer.local.silver import publish_silver as publish
 
         return publish(silver)
 
     @task
     def discard_unpublished_silver(silver: dict) -> None:
         """Remove this run's staging files, and its silver version if it never went live."""
-        from include.sales_analyzer.silver import discard_unpublished
+        from include.sales_analyzer.local.silver import discard_unpublished_silver as discard
 
-        discard_unpublished(silver)
+        discard(silver)
 
     catalog_silver = DuckDBExecuteQueryOperator(
         task_id="catalog_silver",
@@ -145,7 +151,7 @@ def sales_medallion() -> None:
 
     @task(outlets=[GOLD])
     def publish_gold() -> dict:
-        from include.sales_analyzer.pipeline import publish_gold as publish
+        from include.sales_analyzer.local.gold import publish_gold as publish
 
         return publish(_run().run_key)
 
@@ -153,7 +159,7 @@ def sales_medallion() -> None:
     def write_run_report(
         extracted: dict, bronze: dict, silver: dict, quality: dict, gold: dict, params: dict | None = None
     ) -> str:
-        from include.sales_analyzer.pipeline import write_run_report as write
+        from include.sales_analyzer.local.report import write_run_report as write
 
         stages = {"extract": extracted, "bronze": bronze, "silver": silver, "quality": quality, "gold": gold}
         return write(_run(), params=dict(params), stages=stages)["outputs"]["gold_database"]

@@ -1,6 +1,6 @@
 """What both backends share about a run: its context, stage results, conservation, the run report.
 
-The local stages (include/sales_analyzer/pipeline.py) and the aws stages use these, so a stage
+The local stages (include/sales_analyzer/local/) and the aws stages use these, so a stage
 result, the conservation law and the run report's sections are written once:
 
 - `run_context()` -> `RunContext(ingest_date, run_id, run_key)` of the running DAG run;

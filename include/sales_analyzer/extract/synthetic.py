@@ -1,4 +1,4 @@
-"""Seeded synthetic copy of Kaggle's Superstore train.csv, quirks included (see DATASET.md).
+"""Seeded synthetic copy of Kaggle's Superstore train.csv (rohitsahoo/sales-forecasting), quirks included.
 
 Quirks in the real file's proportions: ZIP codes that start with 0 written without it (4
 digits, six states), Burlington VT without one, three customers in 793 with a lower-case id
@@ -268,7 +268,7 @@ LOCATIONS = (
 )  # fmt: skip
 
 
-# What each injected kind is, as DATASET.md defines it: blank lines (empty or commas only)
+# What each injected kind is: blank lines (empty or commas only)
 # are not records; a record whose 18 named fields are all there is a real sale however many
 # empty fields trail it; every other injected line cannot be used and is quarantined.
 NOT_RECORD_KINDS = frozenset({"blank_line"})
