@@ -2,7 +2,7 @@
 
 The official `airflow-provider-great-expectations` pins structlog below what MWAA's Airflow
 3.3.1 constraints pin, so it cannot be installed there; this project operator runs the
-contract's GX checkpoint through the same functions as before (`pipeline.validate_silver`
+contract's GX checkpoint through the same functions as before (`local.quality.validate_silver`
 locally, `aws.validate_silver` on the aws backend, both ending in `quality.raise_if_failed`).
 
 It lives under include/, not plugins/: MWAA's guide keeps operators with the DAGs and plugins
@@ -113,9 +113,9 @@ class SilverQualityGateOperator(BaseOperator):
 
                 result = aws.validate_silver(self.bronze, self.glue_run, threshold)
             else:
-                from include.sales_analyzer import pipeline
+                from include.sales_analyzer.local.quality import validate_silver
 
-                result = pipeline.validate_silver(self.silver, threshold)
+                result = validate_silver(self.silver, threshold)
         except QualityGateFailed as failure:
             context["ti"].xcom_push(key="failed_expectations", value=self._failed_expectations(failure))
             raise

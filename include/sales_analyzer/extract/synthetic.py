@@ -1,4 +1,4 @@
-"""Seeded synthetic copy of Kaggle's Superstore train.csv, quirks included (see DATASET.md).
+"""Seeded synthetic copy of Kaggle's Superstore train.csv (rohitsahoo/sales-forecasting), quirks included.
 
 Quirks in the real file's proportions: ZIP codes that start with 0 written without it (4
 digits, six states), Burlington VT without one, three customers in 793 with a lower-case id

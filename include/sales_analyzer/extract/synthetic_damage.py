@@ -2,7 +2,7 @@
 
 Copies of train.csv found online carry trailing empty columns, blank and comma-only lines,
 broken records (a comma without quotes, a missing field, impossible dates, ...), a repeated
-Row ID and a spreadsheet's totals under the data (DATASET.md). `_DamagePlan` places them on
+Row ID and a spreadsheet's totals under the data. `_DamagePlan` places them on
 records drawn with the file's own seed and lists each one as an `InjectedQuirk`.
 """
 
@@ -27,7 +27,7 @@ from include.sales_analyzer.extract.synthetic_records import (
 TRAILING_EMPTY_COLUMNS = 3
 MIN_DAMAGED_ROWS = 100
 
-# What each injected kind is, as DATASET.md defines it: blank lines (empty or commas only)
+# What each injected kind is: blank lines (empty or commas only)
 # are not records; a record whose 18 named fields are all there is a real sale however many
 # empty fields trail it; every other injected line cannot be used and is quarantined.
 NOT_RECORD_KINDS = frozenset({"blank_line"})

@@ -1,4 +1,4 @@
-"""What the synthetic generator knows of the real train.csv (DATASET.md), as data.
+"""What the synthetic generator knows of the real train.csv, as data.
 
 The header, the domains and their shares, the date range and seasonality, the product
 catalogue by sub-category, customer names, and the places with their real ZIP codes.
