@@ -22,7 +22,7 @@ from include.sales_analyzer.aws.clients import (
     timed,
 )
 from include.sales_analyzer.aws.layout import Layout
-from include.sales_analyzer.bronze import sha256_of
+from include.sales_analyzer.bronze import scan_stream, sha256_of
 from include.sales_analyzer.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -80,20 +80,11 @@ def extract_to_landing(
     return timed({**extracted, **landed}, started)
 
 
-def upload_bronze(
-    landed: dict[str, Any], ingest_date: str, settings: Settings | None = None
-) -> dict[str, Any]:
-    """Copy the landed file to s3://<bucket>/bronze/... (server side), never rewriting an object there.
+def _bronze_key(s3: Any, lay: Layout, ingest_date: str, name: str, checksum: str) -> tuple[str, bool]:
+    """Where bronze keeps these bytes, and whether it holds them already (as bronze.ingest_local).
 
-    The same bytes again reuse the object (checksum in its metadata); different bytes under the
-    same name are kept beside it under a checksum suffix, as the local backend does. The landing
-    object is deleted once bronze holds it; a retry after that finds bronze already written.
+    Different bytes under the same name are kept beside the object under a checksum suffix.
     """
-    started = time.perf_counter()
-    settings = settings or get_settings()
-    mask_aws_identity(settings.aws_conn_id)
-    lay, s3 = Layout.of(settings), s3_client(settings)
-    checksum, name = landed["sha256"], landed["file_name"]
     key = lay.bronze_dir(ingest_date) + name
     head = head_object(s3, lay.bucket, key)
     if head is not None and object_sha256(s3, lay.bucket, key, head) != checksum:
@@ -102,28 +93,60 @@ def upload_bronze(
             f"{stem}__{checksum[:12]}.{suffix}" if dot else f"{name}__{checksum[:12]}"
         )
         head = head_object(s3, lay.bucket, key)
-    reused = head is not None
-    if not reused:
-        source = landed["landing_key"]
-        if head_object(s3, lay.bucket, source) is None:
+    return key, head is not None
+
+
+def upload_bronze(
+    landed: dict[str, Any], ingest_date: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Copy the landed file to s3://<bucket>/bronze/..., checking every byte, never rewriting an object.
+
+    The bytes stream from the landing object through bronze.scan_stream (the local bronze's
+    check: NUL anywhere, UTF-16/32, not UTF-8, a lone CR) into this task's temporary folder, and
+    that copy is what is uploaded, so the checksum recorded is of the bytes written, and a bad
+    file fails here with the local bronze's InputFileError (object and line). A server-side copy
+    would be cheaper but checks nothing. The same bytes again reuse the object (checksum in its
+    metadata); different bytes under the same name are kept beside it. The landing object is
+    deleted once bronze holds it; a retry after that finds bronze already written.
+    """
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    mask_aws_identity(settings.aws_conn_id)
+    lay, s3 = Layout.of(settings), s3_client(settings)
+    name, source = landed["file_name"], landed["landing_key"]
+    if head_object(s3, lay.bucket, source) is None:
+        # A retry after this task's first try wrote bronze and deleted the landing object.
+        checksum = landed["sha256"]
+        key, reused = _bronze_key(s3, lay, ingest_date, name, checksum)
+        if not reused:
             raise AwsStepFailed(
-                f"{lay.uri(source)} is gone and {lay.uri(key)} does not hold sha256 {checksum[:12]}: "
-                "extract_source must run again (clear it to re-extract)"
+                f"{lay.uri(source)} is gone and {lay.uri(lay.bronze_dir(ingest_date) + name)} does not "
+                f"hold sha256 {checksum[:12]}: extract_source must run again (clear it to re-extract)"
             )
-        # A managed copy (multipart above 8 MB): S3 copies the bytes, the checksum travels as metadata.
-        with s3_errors(f"copy of {lay.uri(source)} to {lay.uri(key)}"):
-            s3.copy(
-                {"Bucket": lay.bucket, "Key": source},
-                lay.bucket,
-                key,
-                ExtraArgs={"Metadata": {"sha256": checksum}, "MetadataDirective": "REPLACE"},
-            )
-    delete_keys(s3, lay.bucket, [o["Key"] for o in list_keys(s3, lay.bucket, landed["landing_key"])])
+        size, lines = landed["bytes"], landed["lines"]
+    else:
+        with tempfile.TemporaryDirectory(prefix="sales_bronze_") as tmp:
+            copy = Path(tmp) / name
+            with s3_errors(f"read of {lay.uri(source)}"), open(copy, "wb") as out:
+                body = s3.get_object(Bucket=lay.bucket, Key=source)["Body"]
+                scan = scan_stream(body, lay.uri(source), out)
+            if scan.sha256 != landed["sha256"]:
+                raise AwsStepFailed(
+                    f"{lay.uri(source)} holds sha256 {scan.sha256[:12]} ({scan.bytes:,} bytes) but "
+                    f"extract_source landed {landed['sha256'][:12]} ({landed['bytes']:,} bytes): "
+                    "the landing object was replaced; clear extract_source to land it again"
+                )
+            checksum, size, lines = scan.sha256, scan.bytes, scan.lines
+            key, reused = _bronze_key(s3, lay, ingest_date, name, checksum)
+            if not reused:
+                # One PutObject, or a multipart upload aborted when a part fails (above 8 MB).
+                put_file(s3, copy, lay.bucket, key, checksum)
+    delete_keys(s3, lay.bucket, [o["Key"] for o in list_keys(s3, lay.bucket, source)])
     log.info(
         "bronze %s: %s bytes, %s lines, sha256 %s (%s)",
         lay.uri(key),
-        f"{landed['bytes']:,}",
-        f"{landed['lines']:,}",
+        f"{size:,}",
+        f"{lines:,}",
         checksum[:12],
         "already there" if reused else "written",
     )
@@ -132,8 +155,8 @@ def upload_bronze(
         "key": key,
         "file_name": key.rsplit("/", 1)[1],
         "sha256": checksum,
-        "bytes": landed["bytes"],
-        "lines": landed["lines"],
+        "bytes": size,
+        "lines": lines,
         "reused": reused,
     }
     return timed(result, started)

@@ -131,29 +131,40 @@ def live_version(settings: Settings, contract: Contract | None = None) -> str | 
     return (table or {}).get("Parameters", {}).get("sales.run_key")
 
 
+def _replace_published(s3: Any, lay: Layout, staging: str, target: str, skip: str | None = None) -> None:
+    """Make `target` hold what `staging` holds (its objects copied over, the others deleted)."""
+    old = {o["Key"] for o in list_keys(s3, lay.bucket, target)}
+    new = set()
+    for obj in list_keys(s3, lay.bucket, staging):
+        if skip and obj["Key"].startswith(skip):
+            continue
+        key = target + obj["Key"][len(staging) :]
+        with s3_errors(f"copy of {lay.uri(obj['Key'])} to {lay.uri(key)}"):
+            s3.copy_object(Bucket=lay.bucket, Key=key, CopySource={"Bucket": lay.bucket, "Key": obj["Key"]})
+        new.add(key)
+    delete_keys(s3, lay.bucket, sorted(old - new))
+
+
 def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_versions: int = 2) -> dict:
-    """Point the silver table at the validated version (one UpdateTable), move quarantine into place."""
+    """Point the silver table at the validated version (one UpdateTable); quarantine and repairs go
+    into place first."""
     started = time.perf_counter()
     settings = settings or get_settings()
     mask_aws_identity(settings.aws_conn_id)
     lay, s3, glue = Layout.of(settings), s3_client(settings), glue_catalog(settings)
     contract = load_contract()
     target = lay.quarantine_dir(run["ingest_date"])
+    repairs = lay.repairs_dir(run["ingest_date"])
     previous = live_version(settings, contract)
     if previous == run["run_key"]:
         # A retry after this run's table update: its quarantine is in place, its staging may be gone.
         log.info("silver version %s is live already: quarantine left as published", run["run_key"])
     else:
-        # Quarantine first: a failure here leaves the previous silver live.
-        old = {o["Key"] for o in list_keys(s3, lay.bucket, target)}
-        new = set()
-        for obj in list_keys(s3, lay.bucket, run["quarantine_staging_prefix"]):
-            key = target + obj["Key"][len(run["quarantine_staging_prefix"]) :]
-            source = {"Bucket": lay.bucket, "Key": obj["Key"]}
-            with s3_errors(f"copy of {lay.uri(obj['Key'])} to {lay.uri(key)}"):
-                s3.copy_object(Bucket=lay.bucket, Key=key, CopySource=source)
-            new.add(key)
-        delete_keys(s3, lay.bucket, sorted(old - new))
+        # Quarantine and repairs first: a failure here leaves the previous silver live.
+        staging = run["quarantine_staging_prefix"]
+        repairs_staging = lay.repairs_staging(run["run_key"])
+        _replace_published(s3, lay, staging, target, skip=repairs_staging)
+        _replace_published(s3, lay, repairs_staging, repairs)
     location = lay.uri(run["silver_prefix"])
     version_keys = [
         o["Key"][len(run["silver_prefix"]) :] for o in list_keys(s3, lay.bucket, run["silver_prefix"])
@@ -171,6 +182,7 @@ def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_v
             "table": f"{settings.glue_database}.{contract.name}",
             "location": location,
             "quarantine": lay.uri(target),
+            "repairs": lay.uri(repairs),
             "pruned_versions": pruned,
         },
         started,

@@ -46,6 +46,26 @@ class Layout:
         """Prefix of one run's silver version."""
         return f"{self.versions_dir}{run_key}/"
 
+    def glue_counts(self, run_key: str) -> str:
+        """The Glue job's counts of one run, beside its silver version (Spark and Athena skip `_`)."""
+        return f"{self.version_dir(run_key)}_counts.json"
+
+    def repairs_staging(self, run_key: str) -> str:
+        """Where the Glue job writes one run's repairs and warnings table before publish.
+
+        Inside the run's quarantine staging, so it is cleaned up with it; the leading `_` keeps
+        it out of the quarantine's Parquet files.
+        """
+        return f"{self.quarantine_staging(run_key)}_repairs/"
+
+    def repairs_dir(self, ingest_date: str) -> str:
+        """Published repairs and warnings of one ingest date's silver rows (replaced by a rerun).
+
+        Beside silver, under its prefix: the findings are about rows kept in silver, so they live
+        as long as silver does (quarantine/ expires), under the grants silver already has.
+        """
+        return f"{self.settings.silver_prefix}/_repairs/{self.table}/ingest_date={ingest_date}/"
+
     def quarantine_staging(self, run_key: str) -> str:
         """Where the Glue job writes one run's rejected lines before publish."""
         return f"{self.settings.quarantine_prefix}/_staging/{run_key}/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from include.sales_analyzer.aws.clients import (
+    AwsStepFailed,
     list_keys,
     mask_aws_identity,
     mask_before_execute,
@@ -51,6 +53,8 @@ def upload_glue_artifacts(
         contract_path=lay.uri(lay.artifact(artifacts.CONTRACT.name)),
         silver_path=lay.uri(lay.version_dir(run_key)),
         quarantine_path=lay.uri(lay.quarantine_staging(run_key)),
+        repairs_path=lay.uri(lay.repairs_staging(run_key)),
+        counts_path=lay.uri(lay.glue_counts(run_key)),
         ingest_date=ingest_date,
         source_name=bronze["file_name"],
     )
@@ -149,29 +153,25 @@ def download_parquet(s3: Any, bucket: str, prefix: str, dest: Path) -> list[Path
     return files
 
 
-def silver_counts(silver_dir: Path, quarantine_dir: Path) -> dict[str, Any]:
-    """Rows, partitions and quarantine reasons of the Parquet the Glue job wrote."""
-    import duckdb
+def read_glue_counts(s3: Any, lay: Layout, run_key: str) -> dict[str, Any]:
+    """The counts the Glue job wrote beside its silver version (lines by kind, rows, quarantine
+    reasons and revenue, repairs and warnings), as silver.summarize counts them locally."""
+    from botocore.exceptions import ClientError
 
-    glob = str(silver_dir / "**" / "*.parquet").replace("'", "''")
-    qglob = str(quarantine_dir / "**" / "*.parquet").replace("'", "''")
-    with duckdb.connect() as con:
-        rows, partitions = con.execute(
-            f"select count(*), count(distinct (order_year, order_month)) "
-            f"from read_parquet('{glob}', hive_partitioning = true)"
-        ).fetchone()
-        by_reason = (
-            dict(
-                con.execute(
-                    f"select reason, count(*) from read_parquet('{qglob}') group by 1 order by 2 desc, 1"
-                ).fetchall()
-            )
-            if any(quarantine_dir.rglob("*.parquet"))
-            else {}
-        )
-    return {
-        "silver_rows": rows,
-        "silver_partitions": partitions,
-        "quarantined_lines": sum(by_reason.values()),
-        "quarantine_by_reason": by_reason,
-    }
+    key = lay.glue_counts(run_key)
+    with s3_errors(f"read of {lay.uri(key)}"):
+        try:
+            body = s3.get_object(Bucket=lay.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            raise AwsStepFailed(
+                f"{lay.uri(key)}: the Glue run left no counts; expected the JSON that "
+                "include/glue/bronze_to_silver.py writes once its lines reconcile"
+            ) from None
+    return json.loads(body)
+
+
+def parquet_bytes(s3: Any, lay: Layout, prefix: str) -> int:
+    """Bytes of the Parquet files under a prefix (the cost model's silver size)."""
+    return sum(o["Size"] for o in list_keys(s3, lay.bucket, prefix) if o["Key"].endswith(".parquet"))
