@@ -29,14 +29,19 @@ Params choose the source (`synthetic`, `kaggle`, `file`), its size and seed. Log
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pendulum
 from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
-from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
+from airflow.sdk import Asset, Param, chain, dag, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
+from include.sales_analyzer.local.layout import Layout
 from include.sales_analyzer.operators import SilverQualityGateOperator
+
+if TYPE_CHECKING:
+    from include.sales_analyzer.report import RunContext
 
 settings = get_settings()  # environment variables only: no I/O at parse time
 # Named assets: their identity must not change with the data directory or the backend.
@@ -45,14 +50,11 @@ SILVER = Asset("sales_silver")
 GOLD = Asset("sales_gold")
 
 
-def _run() -> tuple[str, str, str]:
-    """(ingest date, run id, run key) of the running DAG run."""
-    from include.sales_analyzer.pipeline import run_key
+def _run() -> RunContext:
+    """The running DAG run's ingest date, run id and run key."""
+    from include.sales_analyzer.report import run_context
 
-    context = get_current_context()
-    when = context.get("logical_date") or context["dag_run"].run_after
-    ingest_date = when.strftime("%Y-%m-%d")
-    return ingest_date, context["run_id"], run_key(ingest_date, context["run_id"])
+    return run_context()
 
 
 @dag(
@@ -108,15 +110,15 @@ def sales_medallion() -> None:
     def upload_bronze(extracted: dict) -> dict:
         from include.sales_analyzer.pipeline import upload_bronze as upload
 
-        return upload(extracted, _run()[0])
+        return upload(extracted, _run().ingest_date)
 
     # silver
     @task
     def run_bronze_to_silver(bronze: dict) -> dict:
         from include.sales_analyzer.pipeline import run_bronze_to_silver as transform
 
-        ingest_date, _, key = _run()
-        return transform(bronze, ingest_date, key)
+        run = _run()
+        return transform(bronze, run.ingest_date, run.run_key)
 
     @task(outlets=[SILVER])
     def publish_silver(silver: dict) -> dict:
@@ -135,7 +137,7 @@ def sales_medallion() -> None:
         task_id="catalog_silver",
         conn_id=DUCKDB_CONN_ID,
         sql="catalog/create_silver_views.sql",
-        params={"silver_glob": f"{settings.lake_dir}/silver/sales/**/*.parquet"},
+        params={"silver_glob": Layout.of(settings).silver_glob},
     )
 
     # gold
@@ -145,7 +147,7 @@ def sales_medallion() -> None:
     def publish_gold() -> dict:
         from include.sales_analyzer.pipeline import publish_gold as publish
 
-        return publish(_run()[2])
+        return publish(_run().run_key)
 
     @task
     def write_run_report(
@@ -153,9 +155,8 @@ def sales_medallion() -> None:
     ) -> str:
         from include.sales_analyzer.pipeline import write_run_report as write
 
-        _, run_id, key = _run()
         stages = {"extract": extracted, "bronze": bronze, "silver": silver, "quality": quality, "gold": gold}
-        return write(run_id=run_id, key=key, params=dict(params), stages=stages)["outputs"]["gold_database"]
+        return write(_run(), params=dict(params), stages=stages)["outputs"]["gold_database"]
 
     extracted = extract_source()
     bronze = upload_bronze(extracted)
@@ -179,18 +180,18 @@ def aws_stages() -> None:
     # extract: the file is made and landed in S3 in one task (tasks may run on different workers)
     @task(task_id="extract_source")
     def extract_to_landing(params: dict | None = None) -> dict:
-        return bronze.extract_to_landing(dict(params), _run()[2])
+        return bronze.extract_to_landing(dict(params), _run().run_key)
 
     # bronze
     @task(task_id="upload_bronze", outlets=[BRONZE])
     def upload_bronze_to_s3(landed: dict) -> dict:
-        return bronze.upload_bronze(landed, _run()[0])
+        return bronze.upload_bronze(landed, _run().ingest_date)
 
     # silver
     @task(multiple_outputs=True)
     def upload_glue_artifacts(bronze_object: dict) -> dict:
-        ingest_date, _, key = _run()
-        return silver.upload_glue_artifacts(bronze_object, ingest_date, key)
+        run = _run()
+        return silver.upload_glue_artifacts(bronze_object, run.ingest_date, run.run_key)
 
     @task(task_id="publish_silver", outlets=[SILVER])
     def publish_silver_table(run: dict) -> dict:
@@ -215,10 +216,9 @@ def aws_stages() -> None:
         view_query_ids: list,
         params: dict | None = None,
     ) -> str:
-        _, run_id, _ = _run()
         stages = {"extract": extracted, "bronze": bronze_object, "quality": quality}
         written = report.write_run_report(
-            run_id=run_id,
+            _run(),
             run=run,
             params=dict(params),
             stages=stages,

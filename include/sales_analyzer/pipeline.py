@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,16 @@ from include.sales_analyzer import silver as sv
 from include.sales_analyzer.bronze import check_allowed_path, ingest_local
 from include.sales_analyzer.config import Settings, get_settings
 from include.sales_analyzer.errors import DeterministicError, InputFileError, PipelineError
+from include.sales_analyzer.files import append_json_line, swap_symlink, write_json
+from include.sales_analyzer.local.layout import Layout
+from include.sales_analyzer.report import (
+    RunContext,
+    build_run_report,
+    check_conservation,
+    finish_stage,
+    history_line,
+    stage_timings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,28 +64,6 @@ def csv_safe_select(con: Any, table: str) -> str:
     return ", ".join(out)
 
 
-def run_key(ingest_date: str, run_id: str) -> str:
-    """A file-system-safe name for one run's versions and reports."""
-    return f"{ingest_date}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:80]
-
-
-def _try_number() -> int | None:
-    """The Airflow try number of the running task, or None outside Airflow."""
-    try:
-        from airflow.sdk import get_current_context
-
-        return int(get_current_context()["ti"].try_number)
-    except Exception:  # not inside a task: called from a test, a benchmark or the CLI
-        return None
-
-
-def _timed(result: dict[str, Any], started: float) -> dict[str, Any]:
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    result["try_number"] = _try_number()
-    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    return result
-
-
 def extract(
     source: str,
     *,
@@ -89,7 +76,7 @@ def extract(
     """Produce the input file: generated, downloaded from Kaggle, or the user's own."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    landing = settings.data_dir / "landing"
+    landing = Layout.of(settings).landing
     if source == "synthetic":
         from include.sales_analyzer.extract.synthetic import generate_sales_csv
 
@@ -122,7 +109,7 @@ def extract(
     else:
         raise DeterministicError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
     log.info("extracted %s -> %s", result["description"], result["path"])
-    return _timed(result, started)
+    return finish_stage(result, started)
 
 
 def upload_bronze(
@@ -131,8 +118,8 @@ def upload_bronze(
     """Land the extracted file in bronze for this ingest date."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    result = ingest_local(Path(extracted["path"]), settings.lake_dir, ingest_date)
-    return _timed(result, started)
+    result = ingest_local(Path(extracted["path"]), Layout.of(settings).lake, ingest_date)
+    return finish_stage(result, started)
 
 
 def run_bronze_to_silver(
@@ -147,7 +134,8 @@ def run_bronze_to_silver(
     header = sv.inspect_header(bronze_path)
     if header.extra_columns:
         log.info("ignoring columns the contract does not use: %s", ", ".join(header.extra_columns))
-    paths = sv.SilverPaths.for_run(settings.lake_dir, bronze_path, ingest_date, key)
+    lake = Layout.of(settings).lake
+    paths = sv.SilverPaths.for_run(lake, bronze_path, ingest_date, key)
     sv.prepare_dirs(paths)
     sql = sv.render_silver_sql(header, paths, ingest_date, bronze_path.name)
     spill = paths.staging_dir / "spill"
@@ -167,7 +155,7 @@ def run_bronze_to_silver(
         counts = sv.summarize(paths, con)
     finally:
         con.close()
-    law = sv.check_conservation(bronze["lines"], counts, str(bronze_path))
+    law = check_conservation(bronze["lines"], counts, str(bronze_path))
     log.info(
         "silver: %s rows in %s partitions, %s quarantined %s, %s header/blank lines; conservation holds",
         f"{counts['silver_rows']:,}",
@@ -191,8 +179,9 @@ def run_bronze_to_silver(
         "staging_dir": str(paths.staging_dir),
         "bronze_path": str(bronze_path),
         "ingest_date": ingest_date,
+        "lake_dir": str(lake),
     }
-    return _timed(result, started)
+    return finish_stage(result, started)
 
 
 def validate_silver(
@@ -204,36 +193,39 @@ def validate_silver(
 
     started = time.perf_counter()
     settings = settings or get_settings()
+    lay = Layout.of(settings)
     report = gx_validate(
         silver["silver_glob"],
         record_lines=silver["record_lines"],
         quarantined_lines=silver["quarantined_lines"],
-        work_dir=settings.data_dir / "warehouse",
-        docs_dir=settings.data_dir / "quality" / "data_docs",
+        work_dir=lay.warehouse_dir,
+        docs_dir=lay.data_docs_dir,
         max_quarantine_fraction=max_quarantine_fraction,
         memory_limit=settings.duckdb_memory_limit,
         quarantine_revenue=silver.get("quarantine_revenue"),
         silver_rows=silver.get("silver_rows"),
     )
     report["run_key"] = silver["run_key"]
-    sv.write_json(settings.data_dir / "quality_report.json", report)
+    write_json(lay.quality_report, report)
     raise_if_failed(report)
     keys = ("success", "evaluated", "failed", "warnings", "quarantine_fraction", "data_docs")
-    return _timed({k: report[k] for k in keys}, started)
+    return finish_stage({k: report[k] for k in keys}, started)
 
 
 def publish_silver(silver: dict[str, Any]) -> dict[str, Any]:
     """Swap the validated version in as live silver; move quarantine into place."""
     started = time.perf_counter()
     paths = sv.SilverPaths.for_run(
-        Path(silver["version_dir"]).parents[3],
+        Path(silver["lake_dir"]),
         Path(silver["bronze_path"]),
         silver["ingest_date"],
         silver["run_key"],
     )
     sv.publish(paths)
     log.info("silver published: %s -> %s", paths.silver_live, paths.silver_version_dir)
-    return _timed({"silver_live": str(paths.silver_live), "quarantine": str(paths.quarantine_file)}, started)
+    return finish_stage(
+        {"silver_live": str(paths.silver_live), "quarantine": str(paths.quarantine_file)}, started
+    )
 
 
 def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
@@ -246,10 +238,11 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
 
     started = time.perf_counter()
     settings = settings or get_settings()
-    published = settings.published_path
+    lay = Layout.of(settings)
+    published = lay.published_path
     tmp_db = published.with_name(f".{published.name}.tmp-{key}")
     tmp_db.unlink(missing_ok=True)
-    versions = settings.data_dir / "_gold_versions"
+    versions = lay.gold_versions
     export_dir = versions / key
     if export_dir.exists():
         shutil.rmtree(export_dir)
@@ -257,7 +250,7 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
     refreshed_at = datetime.now(UTC).isoformat(timespec="seconds")
     tables: dict[str, int] = {}
     with duckdb.connect(str(tmp_db)) as con:
-        con.execute(f"attach '{settings.warehouse_path}' as build (read_only)")
+        con.execute(f"attach '{lay.warehouse_path}' as build (read_only)")
         names = [
             r[0]
             for r in con.execute(
@@ -267,7 +260,7 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
             ).fetchall()
         ]
         if not names:
-            raise PipelineError(f"no gold tables in {settings.warehouse_path}: did dbt run?")
+            raise PipelineError(f"no gold tables in {lay.warehouse_path}: did dbt run?")
         for name in names:
             con.execute(f'create table main."{name}" as select * from build.{GOLD_SCHEMA}."{name}"')
             tables[name] = con.execute(f'select count(*) from main."{name}"').fetchone()[0]
@@ -286,15 +279,15 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
         con.execute("detach build")
     published.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp_db, published)
-    sv.swap_symlink(settings.gold_dir, export_dir)
+    swap_symlink(lay.gold_dir, export_dir)
     for old in sorted(versions.iterdir(), key=lambda p: p.stat().st_mtime)[:-2]:
         if old.resolve() != export_dir.resolve():
             shutil.rmtree(old, ignore_errors=True)
     log.info("gold published: %s (%s)", published, ", ".join(f"{t}={n:,}" for t, n in tables.items()))
-    return _timed(
+    return finish_stage(
         {
             "database": str(published),
-            "exports": str(settings.gold_dir),
+            "exports": str(lay.gold_dir),
             "tables": tables,
             "refreshed_at": refreshed_at,
         },
@@ -302,115 +295,56 @@ def publish_gold(key: str, settings: Settings | None = None) -> dict[str, Any]:
     )
 
 
-def _cost_estimate(settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
+def _cost_estimate(settings: Settings, lay: Layout, stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What this run would cost on the aws backend, from its measured sizes and timings."""
     from include.sales_analyzer.cost import estimate_run_cost
 
-    silver_dir = settings.lake_dir / "silver" / "sales"
-    silver_bytes = sum(p.stat().st_size for p in silver_dir.rglob("*.parquet"))
+    silver_bytes = sum(p.stat().st_size for p in lay.silver_live.rglob("*.parquet"))
     return estimate_run_cost(
-        bronze_bytes=int(report["bronze"].get("bytes") or 0),
+        bronze_bytes=int(stages.get("bronze", {}).get("bytes") or 0),
         silver_bytes=silver_bytes,
-        rows=int(report["rows"].get("silver") or 0),
-        stage_seconds=report["timings_seconds"],
+        rows=int(stages.get("silver", {}).get("silver_rows") or 0),
+        stage_seconds=stage_timings(stages),
+        glue_workers=settings.glue_workers,
+        glue_worker_type=settings.glue_worker_type,
     )
 
 
 def write_run_report(
+    run: RunContext,
     *,
-    run_id: str,
-    key: str,
     params: dict[str, Any],
     stages: dict[str, dict[str, Any]],
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Write run_report.json (latest), runs/<key>.json, and one line of etl_pipeline.log."""
     settings = settings or get_settings()
+    lay = Layout.of(settings)
     silver = stages.get("silver", {})
-    quality_path = settings.data_dir / "quality_report.json"
-    quality = json.loads(quality_path.read_text()) if quality_path.exists() else {}
-    report = {
-        "run_id": run_id,
-        "run_key": key,
-        "backend": settings.backend,
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "params": params,
-        "source": stages.get("extract", {}),
-        "bronze": stages.get("bronze", {}),
-        "rows": {
-            "bronze_lines": stages.get("bronze", {}).get("lines"),
-            "silver": silver.get("silver_rows"),
-            "quarantine": silver.get("quarantined_lines"),
-            "non_record_lines": silver.get("conservation", {}).get("non_record_lines"),
-            "gold_tables": stages.get("gold", {}).get("tables"),
-        },
-        "quarantine_by_reason": silver.get("quarantine_by_reason", {}),
-        "quarantine": {
-            "lines": silver.get("quarantined_lines"),
-            "revenue": silver.get("quarantine_revenue"),
-            "lines_with_sales": silver.get("quarantine_lines_with_revenue"),
-            "by_reason": silver.get("quarantine_by_reason", {}),
-            "file": silver.get("quarantine_file"),
-        },
-        "repairs": {
-            "total": sum((silver.get("repairs_by_rule") or {}).values()),
-            "by_rule": silver.get("repairs_by_rule") or {},
-            "file": silver.get("repairs_file"),
-        },
-        "warnings": {
-            "total": sum((silver.get("warnings_by_rule") or {}).values()),
-            "by_rule": silver.get("warnings_by_rule") or {},
-            "file": silver.get("repairs_file"),
-        },
-        "conservation": silver.get("conservation"),
-        "quality": {
-            "success": quality.get("success"),
-            "evaluated": quality.get("evaluated"),
-            "failed": quality.get("failed"),
-            "warnings": quality.get("warnings"),
-            "data_docs": quality.get("data_docs"),
-            "expectations": [
-                {k: x.get(k) for k in ("expectation", "column", "success", "severity", "observed")}
-                for x in quality.get("expectations", [])
-            ],
-        },
-        "outputs": {
-            "silver": str(settings.lake_dir / "silver" / "sales"),
+    quality = json.loads(lay.quality_report.read_text()) if lay.quality_report.exists() else {}
+    report = build_run_report(
+        run,
+        backend=settings.backend,
+        params=params,
+        stages=stages,
+        counts=silver,
+        quality=quality,
+        outputs={
+            "silver": str(lay.silver_live),
             "quarantine": silver.get("quarantine_file"),
             "repairs": silver.get("repairs_file"),
-            "gold_database": str(settings.published_path),
-            "gold_exports": str(settings.gold_dir),
-            "quality_report": str(quality_path),
+            "gold_database": str(lay.published_path),
+            "gold_exports": str(lay.gold_dir),
+            "quality_report": str(lay.quality_report),
         },
-        "timings_seconds": {name: s.get("seconds") for name, s in stages.items() if "seconds" in s},
-        "reliability": {
-            "retries": {name: (s.get("try_number") or 1) - 1 for name, s in stages.items()},
-            "quarantine_by_reason": silver.get("quarantine_by_reason", {}),
-            "conservation_holds": (silver.get("conservation") or {}).get("holds"),
-        },
-    }
-    report["cost_estimate_aws"] = _cost_estimate(settings, report)
-    sv.write_json(settings.data_dir / "runs" / f"{key}.json", report)
-    sv.write_json(settings.data_dir / "run_report.json", report)
-    line = {
-        "at": report["written_at"],
-        "run_id": run_id,
-        "source": report["source"].get("source"),
-        "sha256": report["bronze"].get("sha256"),
-        "bronze_lines": report["rows"]["bronze_lines"],
-        "silver_rows": report["rows"]["silver"],
-        "quarantined": report["rows"]["quarantine"],
-        "quarantine_revenue": report["quarantine"]["revenue"],
-        "repairs": report["repairs"]["total"],
-        "warnings": report["warnings"]["total"],
-        "quality_success": report["quality"]["success"],
-        "conservation_holds": (report["conservation"] or {}).get("holds"),
-    }
-    with open(settings.data_dir / "etl_pipeline.log", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(line) + "\n")
+        cost=_cost_estimate(settings, lay, stages),
+    )
+    write_json(lay.run_report_of(run.run_key), report)
+    write_json(lay.run_report, report)
+    append_json_line(lay.history_log, history_line(report))
     from include.sales_analyzer.summary import summary_lines
 
     for text in summary_lines(report):
         log.info("%s", text)
-    log.info("run report: %s", settings.data_dir / "run_report.json")
+    log.info("run report: %s", lay.run_report)
     return report

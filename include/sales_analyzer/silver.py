@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import shutil
@@ -16,7 +15,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from include.sales_analyzer import checks as chk
 from include.sales_analyzer.config import SQL_DIR
 from include.sales_analyzer.contract import Contract, load_contract
-from include.sales_analyzer.errors import ConservationError, InputFileError
+from include.sales_analyzer.errors import InputFileError
+
+# Re-exported: tests, benchmarks and the parity runner import them from here.
+from include.sales_analyzer.files import count_lines, swap_symlink, write_json  # noqa: F401
+from include.sales_analyzer.local.layout import Layout
+from include.sales_analyzer.report import check_conservation  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -157,20 +161,19 @@ class SilverPaths:
 
     @classmethod
     def for_run(cls, lake: Path, bronze: Path, ingest_date: str, run_key: str) -> SilverPaths:
-        """Lay out the paths of one run under the lake directory."""
-        staging = lake / "_staging" / run_key
-        qdir = lake / "quarantine" / "sales" / f"ingest_date={ingest_date}"
+        """Lay out the paths of one run under the lake directory (named in local.layout.Layout)."""
+        lay = Layout.of_lake(lake)
+        staging = lay.staging_dir(run_key)
         return cls(
             bronze=bronze,
             staging_dir=staging,
             staging_file=staging / "lines.parquet",
-            silver_version_dir=lake / "silver" / "_versions" / "sales" / run_key,
-            silver_live=lake / "silver" / "sales",
-            quarantine_dir=qdir,
-            quarantine_file=qdir / "quarantine.parquet",
+            silver_version_dir=lay.silver_version(run_key),
+            silver_live=lay.silver_live,
+            quarantine_dir=lay.quarantine_dir(ingest_date),
+            quarantine_file=lay.quarantine_file(ingest_date),
             quarantine_tmp=staging / "quarantine.parquet",
-            # its own prefix, beside quarantine: a glob or a table over quarantine/ never mixes the two
-            repairs_file=lake / "repairs" / "sales" / f"ingest_date={ingest_date}" / "repairs.parquet",
+            repairs_file=lay.repairs_file(ingest_date),
             repairs_tmp=staging / "repairs.parquet",
         )
 
@@ -341,16 +344,6 @@ def prepare_dirs(paths: SilverPaths) -> None:
     paths.silver_version_dir.parent.mkdir(parents=True, exist_ok=True)
 
 
-def count_lines(path: Path) -> int:
-    """Physical lines in a file: newline characters, plus an unterminated last line."""
-    lines, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return lines + (last != b"\n")
-
-
 def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
     """Count lines per kind, silver rows, quarantine reasons and revenue, repairs and warnings."""
     kinds = dict(
@@ -432,41 +425,6 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
     return votes
 
 
-def check_conservation(bronze_lines: int, counts: dict[str, Any], source: str) -> dict[str, Any]:
-    """Lines in bronze must equal silver rows + quarantined lines + non-record lines."""
-    accounted = (
-        counts["silver_rows"] + counts["quarantined_lines"] + counts["header_lines"] + counts["blank_lines"]
-    )
-    law = {
-        "bronze_lines": bronze_lines,
-        "silver_rows": counts["silver_rows"],
-        "quarantined_lines": counts["quarantined_lines"],
-        "non_record_lines": counts["header_lines"] + counts["blank_lines"],
-        "holds": bronze_lines == accounted == counts["lines_read"],
-    }
-    if not law["holds"]:
-        raise ConservationError(
-            f"{source}: {bronze_lines} lines in bronze but {accounted} accounted for "
-            f"(silver {counts['silver_rows']} + quarantine {counts['quarantined_lines']} + "
-            f"header/blank {law['non_record_lines']}; DuckDB read {counts['lines_read']})"
-        )
-    return law
-
-
-def swap_symlink(link: Path, target: Path) -> Path | None:
-    """Point `link` at `target` in one atomic rename; return the previous target."""
-    previous = link.resolve() if link.is_symlink() else None
-    if link.exists() and not link.is_symlink():
-        # A real directory from an older layout: move it aside, the swap then proceeds.
-        link.rename(link.with_name(link.name + ".old"))
-    tmp = link.with_name(f".{link.name}.tmp-{os.getpid()}")
-    if tmp.is_symlink():
-        tmp.unlink()
-    tmp.symlink_to(os.path.relpath(target, link.parent))
-    os.replace(tmp, link)
-    return previous
-
-
 def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
     """Make the new silver version and quarantine file visible atomically, then tidy up."""
     paths.silver_live.parent.mkdir(parents=True, exist_ok=True)
@@ -487,19 +445,11 @@ def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-
-
 def discard_unpublished(silver: dict[str, Any]) -> None:
     """Drop a run's staging area, and its silver version unless it is the live one."""
     shutil.rmtree(silver["staging_dir"], ignore_errors=True)
     version = Path(silver["version_dir"])
-    live = version.parents[2] / "sales"
+    live = Layout.of_lake(Path(silver["lake_dir"])).silver_live
     if version.exists() and (not live.exists() or live.resolve() != version.resolve()):
         log.info("discarding unpublished silver version %s", version)
         shutil.rmtree(version, ignore_errors=True)

@@ -336,6 +336,7 @@ def test_rerun_after_the_faults_equals_the_undisturbed_run(runs: dict, undisturb
     assert got["bronze"] == undisturbed["bronze"]
     assert got["silver"] == undisturbed["silver"], "the live silver version: same files, same rows"
     assert got["quarantine"] == undisturbed["quarantine"]
+    assert got["repairs"] == undisturbed["repairs"] and got["repairs"]["rows"], "repairs published once"
     assert got["table"] == undisturbed["table"]
     assert got["catalog"] == undisturbed["catalog"]
     assert got["staging"] == undisturbed["staging"] == []

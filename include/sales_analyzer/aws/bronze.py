@@ -19,11 +19,12 @@ from include.sales_analyzer.aws.clients import (
     put_file,
     s3_client,
     s3_errors,
-    timed,
 )
 from include.sales_analyzer.aws.layout import Layout
-from include.sales_analyzer.bronze import scan_stream, sha256_of
+from include.sales_analyzer.bronze import scan_stream
 from include.sales_analyzer.config import Settings, get_settings
+from include.sales_analyzer.files import count_lines, sha256_of
+from include.sales_analyzer.report import finish_stage
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ def land_file(path: Path, run_key: str, settings: Settings | None = None) -> dic
     What a later task needs from the file travels in S3 and in this small XCom, never on the
     worker's disk: on MWAA the next task may run on another worker (or a replaced one).
     """
-    from include.sales_analyzer.silver import count_lines
-
     settings = settings or get_settings()
     lay, s3 = Layout.of(settings), s3_client(settings)
     checksum = sha256_of(path)
@@ -77,7 +76,7 @@ def extract_to_landing(
     if extracted["source"] != "file":
         extracted.pop("path")  # a temporary path of the worker that made it: meaningless later
     log.info("landed %s (%s bytes) at %s", landed["file_name"], f"{landed['bytes']:,}", landed["landing_uri"])
-    return timed({**extracted, **landed}, started)
+    return finish_stage({**extracted, **landed}, started)
 
 
 def _bronze_key(s3: Any, lay: Layout, ingest_date: str, name: str, checksum: str) -> tuple[str, bool]:
@@ -159,4 +158,4 @@ def upload_bronze(
         "lines": lines,
         "reused": reused,
     }
-    return timed(result, started)
+    return finish_stage(result, started)

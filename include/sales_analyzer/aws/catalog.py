@@ -19,11 +19,11 @@ from include.sales_analyzer.aws.clients import (
     mask_before_execute,
     s3_client,
     s3_errors,
-    timed,
 )
 from include.sales_analyzer.aws.layout import Layout
 from include.sales_analyzer.config import Settings, get_settings
 from include.sales_analyzer.contract import Contract, load_contract
+from include.sales_analyzer.report import finish_stage
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def publish_silver(run: dict[str, Any], settings: Settings | None = None, keep_v
         s3, lay.bucket, [o["Key"] for o in list_keys(s3, lay.bucket, run["quarantine_staging_prefix"])]
     )
     pruned = prune_versions(s3, lay, run["run_key"], previous if keep_versions > 1 else None)
-    return timed(
+    return finish_stage(
         {
             "table": f"{settings.glue_database}.{contract.name}",
             "location": location,

@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from include.sales_analyzer.bronze import sha256_of
 from include.sales_analyzer.config import Settings
 from include.sales_analyzer.errors import PipelineError
+from include.sales_analyzer.files import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +129,6 @@ def put_json(s3: Any, bucket: str, key: str, payload: dict) -> str:
     body = json.dumps(payload, indent=2, sort_keys=True, default=str).encode()
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     return f"s3://{bucket}/{key}"
-
-
-def timed(result: dict[str, Any], started: float) -> dict[str, Any]:
-    """Stamp a stage result with its duration and finish time."""
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    return result
 
 
 def client_error(exc: BaseException) -> str | None:

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from include.sales_analyzer.aws.clients import AwsStepFailed, mask_aws_identity, put_json, s3_client, timed
+from include.sales_analyzer.aws.clients import AwsStepFailed, mask_aws_identity, put_json, s3_client
 from include.sales_analyzer.aws.layout import Layout
 from include.sales_analyzer.aws.silver import download_parquet, parquet_bytes, read_glue_counts
 from include.sales_analyzer.config import Settings, get_settings
-from include.sales_analyzer.silver import check_conservation
+from include.sales_analyzer.report import check_conservation, finish_stage
 
 
 def validate_silver(
@@ -64,7 +64,7 @@ def validate_silver(
     report_uri = put_json(s3, lay.bucket, lay.report(f"quality/{run['run_key']}/quality_report.json"), report)
     raise_if_failed(report)
     keys = ("success", "evaluated", "failed", "warnings", "quarantine_fraction", "data_docs")
-    return timed(
+    return finish_stage(
         {
             **{k: report[k] for k in keys},
             "report": report_uri,

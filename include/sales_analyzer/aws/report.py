@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from include.sales_analyzer.aws.clients import mask_aws_identity, put_json, s3_client
@@ -12,6 +11,7 @@ from include.sales_analyzer.aws.gold import BI_VIEWS
 from include.sales_analyzer.aws.layout import Layout
 from include.sales_analyzer.config import Settings, get_settings
 from include.sales_analyzer.contract import load_contract
+from include.sales_analyzer.report import RunContext, build_run_report, stage_timings
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ def _athena_queries(settings: Settings, query_ids: Iterable[str]) -> dict[str, A
 
 
 def write_run_report(
+    run_context: RunContext,
     *,
-    run_id: str,
     run: dict[str, Any],
     params: dict[str, Any],
     stages: dict[str, dict[str, Any]],
@@ -69,7 +69,12 @@ def write_run_report(
     view_query_ids: Iterable[str],
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Write reports/runs/<key>.json and reports/run_report.json (latest) to the lake bucket."""
+    """Write reports/runs/<key>.json and reports/run_report.json (latest) to the lake bucket.
+
+    The sections are report.build_run_report's, as locally; the silver counts are the Glue
+    job's (carried by the quality stage with the conservation it checked), and the aws-only
+    sections are the Glue run and the BI views' Athena statements with their costs.
+    """
     from include.sales_analyzer import cost
 
     settings = settings or get_settings()
@@ -79,7 +84,7 @@ def write_run_report(
     counts = quality.get("counts", {})
     glue = _glue_run(settings, glue_run_id)
     athena = _athena_queries(settings, [q for q in view_query_ids if q])
-    timings = {name: s.get("seconds") for name, s in stages.items() if "seconds" in s}
+    timings = stage_timings(stages)
     estimate = cost.estimate_run_cost(
         stages.get("bronze", {}).get("bytes") or 0,
         counts.get("silver_bytes") or 0,
@@ -91,58 +96,31 @@ def write_run_report(
         partitions=counts.get("silver_partitions") or cost.SILVER_PARTITIONS,
         use_crawler=settings.catalog_mode == "crawler",
     )
-    report = {
-        "run_id": run_id,
-        "run_key": run["run_key"],
-        "backend": "aws",
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "params": params,
-        "source": stages.get("extract", {}),
-        "bronze": stages.get("bronze", {}),
-        "rows": {
-            "bronze_lines": stages.get("bronze", {}).get("lines"),
-            "silver": counts.get("silver_rows"),
-            "quarantine": counts.get("quarantined_lines"),
-            "non_record_lines": counts.get("conservation", {}).get("non_record_lines"),
-            # Gold row counts would cost Athena queries; dbt's run results hold them.
-            "gold_tables": None,
-        },
-        "quarantine_by_reason": counts.get("quarantine_by_reason", {}),
-        "conservation": counts.get("conservation"),
-        "quality": {
-            "success": quality.get("success"),
-            "evaluated": quality.get("evaluated"),
-            "failed": quality.get("failed"),
-            "data_docs": quality.get("data_docs"),
-            "report": quality.get("report"),
-            "expectations": quality.get("expectations", []),
-        },
-        "glue": glue,
-        "athena": {k: v for k, v in athena.items() if k != "usd"},
-        "outputs": {
-            "bronze": stages.get("bronze", {}).get("uri"),
-            "silver_table": f"{settings.glue_database}.{load_contract().name}",
-            "silver": lay.uri(run["silver_prefix"]),
-            "quarantine": lay.uri(lay.quarantine_dir(run["ingest_date"])),
-            "gold_database": settings.gold_database,
-            "bi_views": [f"{settings.gold_database}.{v}" for v in BI_VIEWS],
-        },
+    outputs = {
+        "bronze": stages.get("bronze", {}).get("uri"),
+        "silver_table": f"{settings.glue_database}.{load_contract().name}",
+        "silver": lay.uri(run["silver_prefix"]),
+        "quarantine": lay.uri(lay.quarantine_dir(run["ingest_date"])),
+        "repairs": lay.uri(lay.repairs_dir(run["ingest_date"])),
+        "quality_report": quality.get("report"),
+        "gold_database": settings.gold_database,
+        "bi_views": [f"{settings.gold_database}.{v}" for v in BI_VIEWS],
+    }
+    report = build_run_report(
+        run_context,
+        backend="aws",
+        params=params,
+        stages=stages,
+        counts=counts,
+        quality=quality,
+        outputs=outputs,
         # Measured: this run's Glue job and view statements at list prices. Modelled: the whole
         # run (gold-build queries, S3, MWAA share) by include/sales_analyzer/cost.py.
-        "cost_usd": {
-            "glue_job": glue.get("usd"),
-            "athena_views": round(athena["usd"], 6),
-            "estimate": estimate,
-        },
-        "timings_seconds": timings,
-        "reliability": {
-            "retries": {name: (s.get("try_number") or 1) - 1 for name, s in stages.items()},
-            "glue_attempt": glue.get("attempt"),
-            "quarantine_by_reason": counts.get("quarantine_by_reason", {}),
-            "conservation_holds": (counts.get("conservation") or {}).get("holds"),
-        },
-    }
-    uri = put_json(s3, lay.bucket, lay.report(f"runs/{run['run_key']}.json"), report)
+        cost={"glue_job": glue.get("usd"), "athena_views": round(athena["usd"], 6), "estimate": estimate},
+        extra={"glue": glue, "athena": {k: v for k, v in athena.items() if k != "usd"}},
+        reliability={"glue_attempt": glue.get("attempt")},
+    )
+    uri = put_json(s3, lay.bucket, lay.report(f"runs/{run_context.run_key}.json"), report)
     put_json(s3, lay.bucket, lay.report("run_report.json"), report)
     log.info("run report: %s", uri)
     return {"report": uri, **report}
