@@ -179,79 +179,79 @@ def local_stages() -> None:
 
 def aws_stages() -> None:
     """The same stages on S3, Glue, Great Expectations, the Glue catalog and Athena."""
-    from include.sales_analyzer import aws
+    from include.sales_analyzer.aws import bronze, catalog, gold, layout, report, silver
 
-    aws.check_settings(settings)
+    layout.check_settings(settings)
 
     # extract: the file is made and landed in S3 in one task (tasks may run on different workers)
     @task(task_id="extract_source")
     def extract_to_landing(params: dict | None = None) -> dict:
-        return aws.extract_to_landing(dict(params), _run().run_key)
+        return bronze.extract_to_landing(dict(params), _run().run_key)
 
     # bronze
     @task(task_id="upload_bronze", outlets=[BRONZE])
     def upload_bronze_to_s3(landed: dict) -> dict:
-        return aws.upload_bronze(landed, _run().ingest_date)
+        return bronze.upload_bronze(landed, _run().ingest_date)
 
     # silver
     @task(multiple_outputs=True)
-    def upload_glue_artifacts(bronze: dict) -> dict:
+    def upload_glue_artifacts(bronze_object: dict) -> dict:
         run = _run()
-        return aws.upload_glue_artifacts(bronze, run.ingest_date, run.run_key)
+        return silver.upload_glue_artifacts(bronze_object, run.ingest_date, run.run_key)
 
     @task(task_id="publish_silver", outlets=[SILVER])
     def publish_silver_table(run: dict) -> dict:
-        return aws.publish_silver(run)
+        return catalog.publish_silver(run)
 
     @task(task_id="discard_unpublished_silver")
     def discard_unpublished_silver_in_s3(run: dict) -> None:
         """Remove this run's quarantine staging, and its silver version if it never went live."""
-        aws.discard_unpublished(run)
+        catalog.discard_unpublished(run)
 
     @task(task_id="catalog_silver")
     def define_silver_table() -> dict:
-        return aws.define_silver_table()
+        return catalog.define_silver_table()
 
     @task(task_id="write_run_report")
     def write_run_report_to_s3(
         extracted: dict,
-        bronze: dict,
+        bronze_object: dict,
         run: dict,
         quality: dict,
         glue_run_id: str,
         view_query_ids: list,
         params: dict | None = None,
     ) -> str:
-        stages = {"extract": extracted, "bronze": bronze, "quality": quality}
-        report = aws.write_run_report(
-            run_id=_run().run_id,
+        stages = {"extract": extracted, "bronze": bronze_object, "quality": quality}
+        written = report.write_run_report(
+            _run(),
             run=run,
             params=dict(params),
             stages=stages,
             glue_run_id=glue_run_id,
             view_query_ids=list(view_query_ids),
         )
-        return report["report"]
+        return written["report"]
 
     extracted = extract_to_landing()
-    bronze = upload_bronze_to_s3(extracted)
-    run = upload_glue_artifacts(bronze)
-    silver = aws.glue_job_operator(settings, script_args=run["arguments"])
+    landed_bronze = upload_bronze_to_s3(extracted)
+    run = upload_glue_artifacts(landed_bronze)
+    glue_run = silver.glue_job_operator(settings, script_args=run["arguments"])
     quality = SilverQualityGateOperator(
-        task_id="validate_silver", backend="aws", bronze=bronze, glue_run=run
+        task_id="validate_silver", backend="aws", bronze=landed_bronze, glue_run=run
     ).output
     published = publish_silver_table(run)
-    cleanup = discard_unpublished_silver_in_s3(run).as_teardown(setups=silver)
+    cleanup = discard_unpublished_silver_in_s3(run).as_teardown(setups=glue_run)
     if settings.catalog_mode == "crawler":
-        catalog_silver = aws.crawler_operator(settings)
+        catalog_silver = catalog.crawler_operator(settings)
     else:
         catalog_silver = define_silver_table()
     # gold
     build_gold = gold_task_group(settings)
-    gold = aws.athena_views_operator(settings, outlets=[GOLD])
-    report = write_run_report_to_s3(extracted, bronze, run, quality, silver.output, gold.output)
-    chain(silver, quality, published, cleanup)
-    chain(published, catalog_silver, build_gold, gold, report)
+    views = gold.athena_views_operator(settings, outlets=[GOLD])
+    run_report = write_run_report_to_s3(extracted, landed_bronze, run, quality, glue_run.output, views.output)
+    chain(glue_run, quality, published, cleanup)
+    chain(published, catalog_silver, build_gold, views, run_report)
 
 
 sales_medallion()

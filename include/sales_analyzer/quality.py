@@ -318,6 +318,33 @@ def validate_silver(
     return report
 
 
+def validate_counts(
+    silver_glob: str,
+    counts: dict[str, Any],
+    work_dir: Path,
+    docs_dir: Path,
+    max_quarantine_fraction: float | None = None,
+    memory_limit: str | None = None,
+) -> dict[str, Any]:
+    """The gate on one run's silver, from its silver counts (DuckDB's summarize or the Glue job's).
+
+    One mapping for both backends: the quarantined share is of the record lines the engine
+    counted, the revenue quarantine holds goes into the failure message, and a run with no
+    silver rows is validated as an empty table (see validate_silver).
+    """
+    return validate_silver(
+        silver_glob,
+        record_lines=counts["record_lines"],
+        quarantined_lines=counts["quarantined_lines"],
+        work_dir=work_dir,
+        docs_dir=docs_dir,
+        max_quarantine_fraction=max_quarantine_fraction,
+        memory_limit=memory_limit,
+        quarantine_revenue=counts.get("quarantine_revenue"),
+        silver_rows=counts.get("silver_rows"),
+    )
+
+
 def raise_if_failed(report: dict[str, Any]) -> None:
     """Fail with a message that names each failed expectation and what was observed."""
     failed = [
