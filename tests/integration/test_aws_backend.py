@@ -63,14 +63,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def moto_aws() -> MotoAws:
-    aws_ = MotoAws().start()
-    aws_.create_stack(default_names())
-    yield aws_
-    aws_.stop()
-
-
-@pytest.fixture(scope="module")
 def aws_run(
     airflow_home: Path,
     moto_aws: MotoAws,

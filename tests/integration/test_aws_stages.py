@@ -31,24 +31,10 @@ from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.errors import InputFileError, QualityGateFailed
 from include.sales_analyzer.extract.synthetic import HEADER, generate_sales_csv
 from tests.integration.aws_emulator import MotoAws, default_names, run_duckdb_silver
+from tests.integration.test_pipeline_dag import REASON_OF_KIND
 
 pytestmark = pytest.mark.slow
 BUCKET = default_names()["bucket"]
-# The reason a correct pipeline gives each kind of damaged line the generator injects.
-REASON_OF_KIND = {
-    "junk_line": "too_many_fields",
-    "too_many_fields": "too_many_fields",
-    "too_few_fields": "too_few_fields",
-    "unbalanced_quote": "malformed_csv",
-    "invalid_date": "invalid_date",
-    "month_first_date": "invalid_date",
-    "negative_sales": "out_of_range",
-    "non_numeric_sales": "invalid_decimal",
-    "missing_customer_id": "missing_value",
-    "missing_order_id": "missing_value",
-    "ship_before_order": "ship_date_before_order_date",
-    "duplicate_row_id": "duplicate_row_id",
-}
 # Kinds whose line is well-formed CSV with every named field: quarantined by a rule on a value.
 WELL_FORMED_KINDS = {
     "invalid_date",
@@ -60,14 +46,6 @@ WELL_FORMED_KINDS = {
     "ship_before_order",
     "duplicate_row_id",
 }
-
-
-@pytest.fixture(scope="module")
-def moto_aws() -> MotoAws:
-    aws_ = MotoAws().start()
-    aws_.create_stack(default_names())
-    yield aws_
-    aws_.stop()
 
 
 @pytest.fixture

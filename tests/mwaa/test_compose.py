@@ -234,7 +234,7 @@ def test_init_moto_creates_what_the_stack_creates(moto_endpoint: str, aws_env: N
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert glue.get_database(Name="sales_analytics")["Database"]["Name"] == "sales_analytics"
     assert glue.get_database(Name="gold")["Database"]["Name"] == "gold"
-    # The job and the crawler are the DAG's to create (each defined once, in aws.py).
+    # The job and the crawler are the DAG's to create (each defined once: aws/silver.py, aws/catalog.py).
     assert glue.get_jobs()["Jobs"] == []
     assert glue.get_crawlers()["Crawlers"] == []
     athena = client("athena")

@@ -527,7 +527,7 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     report = run_spark(root, bronzes)
     cases = {}
     for name, bronze in bronzes.items():
-        header, duck = run_duckdb(bronze, root / "lake" / name)
+        header, duck = run_duckdb(bronze, root / name / "lake")
         outcome = report["cases"][name]
         counts = outcome.get("counts")
         spark = Outputs(

@@ -49,7 +49,10 @@ class Layout:
     @classmethod
     def of_lake(cls, lake: Path, contract: Contract | None = None) -> Layout:
         """The layout whose lake directory is `lake` (the lake is always <data_dir>/lake)."""
-        return cls.at(Path(lake).parent, contract)
+        lake = Path(lake)
+        if lake.name != "lake":  # any other name would put the run's files beside, not in, `lake`
+            raise ValueError(f"a lake directory is <data_dir>/lake, not {lake}")
+        return cls.at(lake.parent, contract)
 
     # ----------------------------------------------------------------------- lake
     @property

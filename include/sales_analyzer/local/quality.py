@@ -15,22 +15,18 @@ def validate_silver(
     silver: dict[str, Any], max_quarantine_fraction: float | None = None, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Run the Great Expectations gate on the new silver version; fail the run if unmet."""
-    from include.sales_analyzer.quality import raise_if_failed
-    from include.sales_analyzer.quality import validate_silver as gx_validate
+    from include.sales_analyzer.quality import raise_if_failed, validate_counts
 
     started = time.perf_counter()
     settings = settings or get_settings()
     lay = Layout.of(settings)
-    report = gx_validate(
+    report = validate_counts(
         silver["silver_glob"],
-        record_lines=silver["record_lines"],
-        quarantined_lines=silver["quarantined_lines"],
+        silver,  # summarize's counts, as the aws stage passes the Glue job's
         work_dir=lay.warehouse_dir,
         docs_dir=lay.data_docs_dir,
         max_quarantine_fraction=max_quarantine_fraction,
         memory_limit=settings.duckdb_memory_limit,
-        quarantine_revenue=silver.get("quarantine_revenue"),
-        silver_rows=silver.get("silver_rows"),
     )
     report["run_key"] = silver["run_key"]
     write_json(lay.quality_report, report)
