@@ -107,14 +107,16 @@ browser-tool:
 postgres-tool:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
-# Test files run on this many workers (each file's tests stay together, sharing its fixtures).
+# Test files run on this many workers, each file's tests together (sharing its fixtures), and the
+# two files that share one Airflow stack together; the costliest start first (tests/conftest.py:
+# COSTLIEST_FIRST), not those with the most tests (xdist's default reorder).
 TEST_WORKERS ?= 2
 TEST_DEPS := setup $(SPARK_VENV)/.installed $(IAC_VENV)/.installed compose-tool browser-tool postgres-tool
 test: $(TEST_DEPS)  ## run every test, lint included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint $(DBT_PROJECT)/models $(DBT_PROJECT)/tests include/sales_analyzer/app/sql
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: setup  ## ruff and sqlfluff only
 	$(BIN)/ruff check .

@@ -15,28 +15,34 @@ The Smart Sales Analyzer medallion pipeline over Superstore sales records.
 | publish | `sales_analytics.duckdb` and `gold/*.csv`, swapped in atomically | `publish_gold` |
 | report | `run_report.json`, `runs/`, `etl_pipeline.log` | `write_run_report` |
 
-With `PIPELINE_BACKEND=aws` the same stages run on AWS (`include/sales_analyzer/aws.py`):
+With `PIPELINE_BACKEND=aws` the same stages run on AWS (`include/sales_analyzer/aws/`):
 bronze in S3, the Glue job `run_bronze_to_silver` (after `upload_glue_artifacts`), the same Great
 Expectations suite on the Parquet it wrote, `publish_silver` pointing the Glue table at the
 validated version, `catalog_silver` by table definition or crawler (`SALES_CATALOG_MODE`), gold by
 dbt-athena, `publish_gold` as Athena views for BI, and the run report in S3.
 
 Params choose the source (`synthetic`, `kaggle`, `file`), its size and seed. Logic lives in
-`include/sales_analyzer`; this file only wires the stages. Cosmos reads the dbt manifest
-(built by `make manifest`) when the DAG is parsed.
+`include/sales_analyzer` (the stages in `local/` and `aws/`); this file only wires them, along
+one spine for both backends. Cosmos reads the dbt manifest (built by `make manifest`) when the
+DAG is parsed.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pendulum
 from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
-from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
+from airflow.sdk import Asset, Param, chain, dag, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
+from include.sales_analyzer.local.layout import Layout
 from include.sales_analyzer.operators import SilverQualityGateOperator
+
+if TYPE_CHECKING:
+    from include.sales_analyzer.report import RunContext
 
 settings = get_settings()  # environment variables only: no I/O at parse time
 # Named assets: their identity must not change with the data directory or the backend.
@@ -45,14 +51,11 @@ SILVER = Asset("sales_silver")
 GOLD = Asset("sales_gold")
 
 
-def _run() -> tuple[str, str, str]:
-    """(ingest date, run id, run key) of the running DAG run."""
-    from include.sales_analyzer.pipeline import run_key
+def _run() -> RunContext:
+    """The running DAG run's ingest date, run id and run key."""
+    from include.sales_analyzer.report import run_context
 
-    context = get_current_context()
-    when = context.get("logical_date") or context["dag_run"].run_after
-    ingest_date = when.strftime("%Y-%m-%d")
-    return ingest_date, context["run_id"], run_key(ingest_date, context["run_id"])
+    return run_context()
 
 
 @dag(
@@ -88,7 +91,12 @@ def sales_medallion() -> None:
     """Extract -> bronze -> silver -> quality gate -> catalog -> gold -> report."""
     if settings.backend == "aws":
         aws_stages()
-        return
+    else:
+        local_stages()
+
+
+def local_stages() -> None:
+    """The stages on the local file system: DuckDB silver, the same gate, dbt-duckdb gold."""
 
     # extract
     @task
@@ -106,36 +114,36 @@ def sales_medallion() -> None:
     # bronze
     @task(outlets=[BRONZE])
     def upload_bronze(extracted: dict) -> dict:
-        from include.sales_analyzer.pipeline import upload_bronze as upload
+        from include.sales_analyzer.local.bronze import upload_bronze as upload
 
-        return upload(extracted, _run()[0])
+        return upload(extracted, _run().ingest_date)
 
     # silver
     @task
     def run_bronze_to_silver(bronze: dict) -> dict:
-        from include.sales_analyzer.pipeline import run_bronze_to_silver as transform
+        from include.sales_analyzer.local.silver import run_bronze_to_silver as transform
 
-        ingest_date, _, key = _run()
-        return transform(bronze, ingest_date, key)
+        run = _run()
+        return transform(bronze, run.ingest_date, run.run_key)
 
     @task(outlets=[SILVER])
     def publish_silver(silver: dict) -> dict:
-        from include.sales_analyzer.pipeline import publish_silver as publish
+        from include.sales_analyzer.local.silver import publish_silver as publish
 
         return publish(silver)
 
     @task
     def discard_unpublished_silver(silver: dict) -> None:
         """Remove this run's staging files, and its silver version if it never went live."""
-        from include.sales_analyzer.silver import discard_unpublished
+        from include.sales_analyzer.local.silver import discard_unpublished_silver as discard
 
-        discard_unpublished(silver)
+        discard(silver)
 
     catalog_silver = DuckDBExecuteQueryOperator(
         task_id="catalog_silver",
         conn_id=DUCKDB_CONN_ID,
         sql="catalog/create_silver_views.sql",
-        params={"silver_glob": f"{settings.lake_dir}/silver/sales/**/*.parquet"},
+        params={"silver_glob": Layout.of(settings).silver_glob},
     )
 
     # gold
@@ -143,19 +151,18 @@ def sales_medallion() -> None:
 
     @task(outlets=[GOLD])
     def publish_gold() -> dict:
-        from include.sales_analyzer.pipeline import publish_gold as publish
+        from include.sales_analyzer.local.gold import publish_gold as publish
 
-        return publish(_run()[2])
+        return publish(_run().run_key)
 
     @task
     def write_run_report(
         extracted: dict, bronze: dict, silver: dict, quality: dict, gold: dict, params: dict | None = None
     ) -> str:
-        from include.sales_analyzer.pipeline import write_run_report as write
+        from include.sales_analyzer.local.report import write_run_report as write
 
-        _, run_id, key = _run()
         stages = {"extract": extracted, "bronze": bronze, "silver": silver, "quality": quality, "gold": gold}
-        return write(run_id=run_id, key=key, params=dict(params), stages=stages)["outputs"]["gold_database"]
+        return write(_run(), params=dict(params), stages=stages)["outputs"]["gold_database"]
 
     extracted = extract_source()
     bronze = upload_bronze(extracted)
@@ -172,80 +179,79 @@ def sales_medallion() -> None:
 
 def aws_stages() -> None:
     """The same stages on S3, Glue, Great Expectations, the Glue catalog and Athena."""
-    from include.sales_analyzer import aws
+    from include.sales_analyzer.aws import bronze, catalog, gold, layout, report, silver
 
-    aws.check_settings(settings)
+    layout.check_settings(settings)
 
     # extract: the file is made and landed in S3 in one task (tasks may run on different workers)
     @task(task_id="extract_source")
     def extract_to_landing(params: dict | None = None) -> dict:
-        return aws.extract_to_landing(dict(params), _run()[2])
+        return bronze.extract_to_landing(dict(params), _run().run_key)
 
     # bronze
     @task(task_id="upload_bronze", outlets=[BRONZE])
     def upload_bronze_to_s3(landed: dict) -> dict:
-        return aws.upload_bronze(landed, _run()[0])
+        return bronze.upload_bronze(landed, _run().ingest_date)
 
     # silver
     @task(multiple_outputs=True)
-    def upload_glue_artifacts(bronze: dict) -> dict:
-        ingest_date, _, key = _run()
-        return aws.upload_glue_artifacts(bronze, ingest_date, key)
+    def upload_glue_artifacts(bronze_object: dict) -> dict:
+        run = _run()
+        return silver.upload_glue_artifacts(bronze_object, run.ingest_date, run.run_key)
 
     @task(task_id="publish_silver", outlets=[SILVER])
     def publish_silver_table(run: dict) -> dict:
-        return aws.publish_silver(run)
+        return catalog.publish_silver(run)
 
     @task(task_id="discard_unpublished_silver")
     def discard_unpublished_silver_in_s3(run: dict) -> None:
         """Remove this run's quarantine staging, and its silver version if it never went live."""
-        aws.discard_unpublished(run)
+        catalog.discard_unpublished(run)
 
     @task(task_id="catalog_silver")
     def define_silver_table() -> dict:
-        return aws.define_silver_table()
+        return catalog.define_silver_table()
 
     @task(task_id="write_run_report")
     def write_run_report_to_s3(
         extracted: dict,
-        bronze: dict,
+        bronze_object: dict,
         run: dict,
         quality: dict,
         glue_run_id: str,
         view_query_ids: list,
         params: dict | None = None,
     ) -> str:
-        _, run_id, _ = _run()
-        stages = {"extract": extracted, "bronze": bronze, "quality": quality}
-        report = aws.write_run_report(
-            run_id=run_id,
+        stages = {"extract": extracted, "bronze": bronze_object, "quality": quality}
+        written = report.write_run_report(
+            _run(),
             run=run,
             params=dict(params),
             stages=stages,
             glue_run_id=glue_run_id,
             view_query_ids=list(view_query_ids),
         )
-        return report["report"]
+        return written["report"]
 
     extracted = extract_to_landing()
-    bronze = upload_bronze_to_s3(extracted)
-    run = upload_glue_artifacts(bronze)
-    silver = aws.glue_job_operator(settings, script_args=run["arguments"])
+    landed_bronze = upload_bronze_to_s3(extracted)
+    run = upload_glue_artifacts(landed_bronze)
+    glue_run = silver.glue_job_operator(settings, script_args=run["arguments"])
     quality = SilverQualityGateOperator(
-        task_id="validate_silver", backend="aws", bronze=bronze, glue_run=run
+        task_id="validate_silver", backend="aws", bronze=landed_bronze, glue_run=run
     ).output
     published = publish_silver_table(run)
-    cleanup = discard_unpublished_silver_in_s3(run).as_teardown(setups=silver)
+    cleanup = discard_unpublished_silver_in_s3(run).as_teardown(setups=glue_run)
     if settings.catalog_mode == "crawler":
-        catalog_silver = aws.crawler_operator(settings)
+        catalog_silver = catalog.crawler_operator(settings)
     else:
         catalog_silver = define_silver_table()
     # gold
     build_gold = gold_task_group(settings)
-    gold = aws.athena_views_operator(settings, outlets=[GOLD])
-    report = write_run_report_to_s3(extracted, bronze, run, quality, silver.output, gold.output)
-    chain(silver, quality, published, cleanup)
-    chain(published, catalog_silver, build_gold, gold, report)
+    views = gold.athena_views_operator(settings, outlets=[GOLD])
+    run_report = write_run_report_to_s3(extracted, landed_bronze, run, quality, glue_run.output, views.output)
+    chain(glue_run, quality, published, cleanup)
+    chain(published, catalog_silver, build_gold, views, run_report)
 
 
 sales_medallion()

@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shlex
 import sys
 import zipfile
@@ -67,9 +68,14 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Offline installs: the wheels' folder inside plugins.zip, and where MWAA unpacks it.
 WHEELS_DIR = "wheels"
 MWAA_WHEELS = MWAA_HOME / "plugins" / WHEELS_DIR
-# MWAA's platform (Airflow 3.3.1 images): CPython 3.12 on x86_64 Linux.
-MWAA_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+# MWAA's platform (Airflow 3.x images): CPython 3.12 on x86_64 Amazon Linux 2023, whose glibc
+# is 2.34, so every manylinux wheel up to manylinux_2_34 installs there (the same tags
+# tests/mwaa/test_mwaa_requirements.py resolves requirements.txt for).
+MWAA_PLATFORMS = ("manylinux2014_x86_64", *(f"manylinux_2_{v}_x86_64" for v in range(17, 35)))
 MWAA_PYTHON = "3.12"
+MWAA_ABI = "cp312"
+# Airflow's constraints files name their version in their source URL.
+AIRFLOW_CONSTRAINTS_URL = re.compile(r"/constraints-(\d+\.\d+\.\d+)/constraints-")
 
 
 class DeployError(Exception):
@@ -201,17 +207,19 @@ def download_wheelhouse(dest: Path, root: Path = REPO_ROOT) -> Path:
 
     mwaa = root / "mwaa"
     dest.mkdir(parents=True, exist_ok=True)
-    platform = [f"--platform={p}" for p in MWAA_PLATFORMS]
     common = [sys.executable, "-m", "pip", "download", "--dest", str(dest), "--only-binary=:all:"]
-    common += [*platform, f"--python-version={MWAA_PYTHON}", "--implementation=cp"]
+    common += [f"--platform={p}" for p in MWAA_PLATFORMS]
+    common += [f"--python-version={MWAA_PYTHON}", "--implementation=cp", f"--abi={MWAA_ABI}"]
     with tempfile.TemporaryDirectory() as tmp:
         # requirements.txt names its constraints by their path on MWAA: point at the local copy.
         local = Path(tmp) / "requirements.txt"
         text = (mwaa / "requirements.txt").read_text()
         local.write_text(text.replace(str(MWAA_HOME / CONSTRAINTS_KEY), str(mwaa / "constraints.txt")))
+        # MWAA installs requirements.txt on top of the Airflow its constraints are for, so
+        # the wheels are resolved together with that Airflow (its constraints do not pin it).
+        airflow = airflow_version(mwaa / "constraints.txt")
         commands = [
-            # MWAA installs requirements.txt on top of Airflow 3.3.1, under the same constraints.
-            [*common, "-r", str(local), f"apache-airflow=={_airflow_version(mwaa)}"],
+            [*common, "-r", str(local), *([f"apache-airflow=={airflow}"] if airflow else [])],
             # The dbt virtualenv is apart from Airflow, without Airflow's constraints (PyAthena).
             [*common, *dbt_packages(mwaa / "startup.sh")],
         ]
@@ -222,11 +230,11 @@ def download_wheelhouse(dest: Path, root: Path = REPO_ROOT) -> Path:
     return dest
 
 
-def _airflow_version(mwaa: Path) -> str:
-    for line in (mwaa / "constraints.txt").read_text().splitlines():
-        if line.lower().startswith("apache-airflow=="):
-            return line.split("==", 1)[1].strip()
-    return "3.3.1"
+def airflow_version(constraints: Path) -> str | None:
+    """The Airflow version an Airflow constraints file is for (from its source URL), or None
+    when the file is not one of Airflow's."""
+    found = AIRFLOW_CONSTRAINTS_URL.search(constraints.read_text())
+    return found.group(1) if found else None
 
 
 def build_bundle(root: Path = REPO_ROOT, wheelhouse: Path | None = None) -> list[BundleFile]:

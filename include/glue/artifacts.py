@@ -27,6 +27,7 @@ JOB_ARGUMENTS = (
     "silver_path",
     "quarantine_path",
     "repairs_path",
+    "counts_path",
     "ingest_date",
     "source_name",
 )
@@ -54,21 +55,27 @@ def job_arguments(
     ingest_date: str,
     source_name: str,
     repairs_path: str | None = None,
+    counts_path: str | None = None,
 ) -> dict[str, str]:
     """One run's arguments as GlueJobOperator's script_args takes them ("--name": value).
 
     Without a repairs_path the job writes the repairs table under the quarantine prefix, in a
-    `_repairs/` folder: published and cleaned up with the quarantine, and skipped (leading `_`)
-    by readers that count the quarantine's Parquet files. The aws backend should pass its own.
+    `_repairs/` folder: cleaned up with the quarantine staging, and skipped (leading `_`) by
+    readers of the quarantine's Parquet files. Without a counts_path the job writes its counts
+    to `_counts.json` in the silver folder (a leading `_`: Spark and Athena skip it). The aws
+    backend passes both from its Layout.
     """
     if repairs_path is None:
         repairs_path = quarantine_path.rstrip("/") + "/_repairs/"
+    if counts_path is None:
+        counts_path = silver_path.rstrip("/") + "/_counts.json"
     values = {
         "bronze_path": bronze_path,
         "contract_path": contract_path,
         "silver_path": silver_path,
         "quarantine_path": quarantine_path,
         "repairs_path": repairs_path,
+        "counts_path": counts_path,
         "ingest_date": ingest_date,
         "source_name": source_name,
     }

@@ -1,10 +1,11 @@
 """Glue 5.0 job: bronze CSV to silver Parquet, quarantine and repairs, by the contract DuckDB uses.
 
 Run arguments: --bronze_path --contract_path --silver_path --quarantine_path --repairs_path
---ingest_date --source_name (include/glue/artifacts.py builds them); --extra-py-files must carry the
-shared-modules zip (artifacts.build_shared_zip). `transform` and `write` run under plain PySpark; only
-`main` needs Glue. The behaviour mirrors include/sales_analyzer/sql/silver/bronze_to_silver.sql and
-silver.py (decide_date_order, summarize) step by step; tests/parity holds the two to identical output.
+--counts_path --ingest_date --source_name (include/glue/artifacts.py builds them); --extra-py-files
+must carry the shared-modules zip (artifacts.build_shared_zip). `transform` and `write` run under
+plain PySpark; only `main` needs Glue. The behaviour mirrors
+include/sales_analyzer/sql/silver/bronze_to_silver.sql and silver.py (decide_date_order, summarize)
+step by step; tests/parity holds the two to identical output.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import operator
+import os
 import sys
 from decimal import Decimal, localcontext
 from functools import reduce
@@ -37,6 +39,7 @@ JOB_ARGUMENTS = (
     "silver_path",
     "quarantine_path",
     "repairs_path",
+    "counts_path",
     "ingest_date",
     "source_name",
 )
@@ -140,12 +143,17 @@ class SilverSplit(NamedTuple):
     cached: tuple[DataFrame, ...]
 
 
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def read_contract(path: str) -> Contract:
     """Read the contract YAML from S3 (s3://bucket/key) or a local path."""
     if path.startswith("s3://"):
         import boto3  # provided by Glue; a Spark job for one small file would cost more than the read
 
-        bucket, _, key = path.removeprefix("s3://").partition("/")
+        bucket, key = _split_s3(path)
         text = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     else:
         with open(path.removeprefix("file://"), encoding="utf-8") as fh:
@@ -768,8 +776,28 @@ def write(split: SilverSplit, silver_path: str, quarantine_path: str, repairs_pa
         )
 
 
+def write_counts(path: str, counts: dict[str, Any]) -> None:
+    """Write the run's counts as JSON (S3 or local path): what the aws quality stage reads.
+
+    Written last, once the lines reconcile: the object exists only for a run whose outputs are
+    complete, and the stage reads it instead of downloading and recounting what the job wrote.
+    """
+    body = json.dumps(counts, indent=2, sort_keys=True).encode("utf-8")
+    if path.startswith("s3://"):
+        import boto3  # provided by Glue
+
+        bucket, key = _split_s3(path)
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    else:
+        local = path.removeprefix("file://")
+        if os.path.dirname(local):
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+        with open(local, "wb") as fh:
+            fh.write(body)
+
+
 def run(spark: SparkSession, args: dict[str, str]) -> dict[str, Any]:
-    """Transform, decide the date order, write one bronze file; fail when the lines do not reconcile."""
+    """Split one bronze file, write silver, quarantine, repairs and the counts; fail unless lines add up."""
     contract = read_contract(args["contract_path"])
     split = transform(spark, args["bronze_path"], contract, args["ingest_date"], args["source_name"])
     try:
@@ -783,6 +811,7 @@ def run(spark: SparkSession, args: dict[str, str]) -> dict[str, Any]:
     counts["date_order_votes"] = votes
     if not counts["conservation_holds"]:
         raise RuntimeError(f"{args['bronze_path']}: lines do not reconcile: {json.dumps(counts)}")
+    write_counts(args["counts_path"], counts)
     return counts
 
 

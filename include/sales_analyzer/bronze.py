@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from include.sales_analyzer.errors import InputFileError
+from include.sales_analyzer.files import CHUNK, sha256_of  # noqa: F401  (sha256_of: aws imports it here)
+from include.sales_analyzer.local.layout import Layout
 
-CHUNK = 1 << 24
 # Byte-order marks of encodings that are not UTF-8: a spreadsheet's "Unicode text" export.
 OTHER_ENCODINGS = {
     b"\xff\xfe\x00\x00": "UTF-32 (little-endian)",
@@ -23,15 +24,6 @@ OTHER_ENCODINGS = {
 }
 
 log = logging.getLogger(__name__)
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_allowed_path(path: Path, roots: tuple[Path, ...]) -> Path:
@@ -186,7 +178,7 @@ def ingest_local(source: Path, lake: Path, ingest_date: str) -> dict[str, Any]:
     the object already there (a rerun is a no-op); different bytes under the same name are kept
     beside it under a checksum suffix.
     """
-    folder = lake / "bronze" / "sales" / f"ingest_date={ingest_date}"
+    folder = Layout.of_lake(lake).bronze_dir(ingest_date)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{source.name}.tmp-{os.getpid()}"
     try:

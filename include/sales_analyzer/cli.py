@@ -29,6 +29,7 @@ def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
     """Environment for running the DAG offline from this checkout."""
     from include.sales_analyzer.config import REPO_ROOT, get_settings
     from include.sales_analyzer.gold import DUCKDB_CONN_ID
+    from include.sales_analyzer.local.layout import Layout
 
     settings = get_settings()
     data_dir = data_dir or settings.data_dir
@@ -43,7 +44,7 @@ def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
     conn = f"AIRFLOW_CONN_{DUCKDB_CONN_ID.upper()}"
     env.setdefault(
         conn,
-        json.dumps({"conn_type": "duckdb", "host": str(data_dir / "warehouse" / "build.duckdb")}),
+        json.dumps({"conn_type": "duckdb", "host": str(Layout.at(data_dir).warehouse_path)}),
     )
     return env
 
@@ -275,6 +276,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             return 2
     # Imported here: the settings module imports Airflow, seconds that a refusal need not wait.
     from include.sales_analyzer.config import get_settings
+    from include.sales_analyzer.local.layout import Layout
 
     settings = get_settings()
     env = airflow_env()
@@ -287,7 +289,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             print(f">> {path.name} is outside the input roots: allowing {added} for this run", file=out)
 
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    log_path = settings.data_dir / "logs" / f"make-run-{stamp}.log"
+    lay = Layout.of(settings)
+    log_path = lay.logs_dir / f"make-run-{stamp}.log"
     airflow = str(Path(sys.executable).with_name("airflow"))
     cmd = [airflow, "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
     print(f">> running {DAG_ID} offline: {json.dumps(conf)}", file=out)
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     started = time.perf_counter()
     returncode = run_dag(cmd, env, log_path, out, progress)
     elapsed = time.perf_counter() - started
-    report_path = settings.data_dir / "run_report.json"
+    report_path = lay.run_report
     failed = [a for a in progress.finished if a.state != "success" and a.state != "skipped"]
     if returncode != 0 or progress.run_state != "success" or failed or not report_path.exists():
         print(f"\n!! {DAG_ID} failed after {elapsed:.0f}s (exit {returncode})", file=out)

@@ -130,6 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("glue_worker_type", "glue_worker_type", default="G.1X"),
     Setting("glue_workers", "glue_workers", _int, "2"),
     Setting("glue_timeout_minutes", "glue_timeout_minutes", _int, "30"),
+    Setting("athena_dbt_threads", "athena_dbt_threads", _int, "4", help="dbt-athena's threads (gold)"),
     Setting(
         "glue_security_configuration", "glue_security_configuration", default="smart-sales-analyzer-glue"
     ),
@@ -153,51 +154,60 @@ class Settings:
     athena_workgroup: str
     glue_job_name: str
     glue_crawler_name: str
-    # aws backend (PIPELINE_BACKEND=aws); defaults match mwaa/cloudformation/sales-analyzer.yaml
-    gold_database: str = "gold"
+    # aws backend (PIPELINE_BACKEND=aws); the defaults are in SETTINGS, nowhere else
+    gold_database: str
     # dbt's workgroup: it does not enforce its results location, so dbt-athena may give every
     # CTAS an external_location under gold/ (an enforcing workgroup makes Athena put table data
     # under its results location, which expires). See docs/aws-backend.md.
-    athena_dbt_workgroup: str = "sales_analytics_dbt"
-    catalog_mode: str = "ddl"
-    aws_deferrable: bool = True
-    aws_poll_seconds: int = 30
-    bronze_prefix: str = "bronze/sales"
-    landing_prefix: str = "landing"
-    silver_prefix: str = "silver"
-    quarantine_prefix: str = "quarantine"
-    reports_prefix: str = "reports"
-    artifacts_prefix: str = "artifacts/glue"
-    glue_job_role: str = "smart-sales-analyzer-glue-job"
-    glue_crawler_role: str = "smart-sales-analyzer-glue-crawler"
-    glue_worker_type: str = "G.1X"
-    glue_workers: int = 2
-    glue_timeout_minutes: int = 30
-    glue_security_configuration: str = "smart-sales-analyzer-glue"
-    glue_log_group_prefix: str = "/aws-glue/jobs/smart-sales-analyzer"
+    athena_dbt_workgroup: str
+    athena_dbt_threads: int
+    catalog_mode: str
+    aws_deferrable: bool
+    aws_poll_seconds: int
+    bronze_prefix: str
+    landing_prefix: str
+    silver_prefix: str
+    quarantine_prefix: str
+    reports_prefix: str
+    artifacts_prefix: str
+    glue_job_role: str
+    glue_crawler_role: str
+    glue_worker_type: str
+    glue_workers: int
+    glue_timeout_minutes: int
+    glue_security_configuration: str
+    glue_log_group_prefix: str
     # DuckDB memory_limit of dbt's local profile (gold); no temp_directory on purpose:
     # dbt-duckdb re-applies settings per cursor and DuckDB refuses a changed temp dir.
-    dbt_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    dbt_memory_limit: str
 
+    # The local paths below are named in local.layout.Layout; these delegate for the callers
+    # that hold only the settings (the app, dbt_project, benchmarks).
     @property
     def lake_dir(self) -> Path:
         """Root of bronze/, silver/ and quarantine/ on the local backend."""
-        return self.data_dir / "lake"
+        return self._layout.lake
 
     @property
     def warehouse_path(self) -> Path:
         """DuckDB file dbt builds into (private to the pipeline)."""
-        return self.data_dir / "warehouse" / "build.duckdb"
+        return self._layout.warehouse_path
 
     @property
     def published_path(self) -> Path:
         """DuckDB file readers (the app, BI) open: replaced atomically on publish."""
-        return self.data_dir / "sales_analytics.duckdb"
+        return self._layout.published_path
 
     @property
     def gold_dir(self) -> Path:
         """CSV and Parquet exports of the gold marts."""
-        return self.data_dir / "gold"
+        return self._layout.gold_dir
+
+    @property
+    def _layout(self) -> Any:
+        from include.sales_analyzer.local.layout import Layout
+
+        return Layout.of(self)
 
     @property
     def gold_data_dir(self) -> str:
@@ -208,6 +218,14 @@ class Settings:
     def dbt_results_dir(self) -> str:
         """Where dbt's Athena query results go (expired by the stack's lifecycle rule)."""
         return f"s3://{self.bucket}/{ATHENA_RESULTS_PREFIX}/dbt/"
+
+
+def default(field: str) -> Any:
+    """The declared default of a setting, parsed (for models such as cost.py that assume it)."""
+    setting = next(s for s in SETTINGS if s.field == field)
+    if setting.default is None:
+        raise KeyError(f"setting {field!r} has no declared default")
+    return setting.parse(setting.default)
 
 
 def _path_list(value: str) -> tuple[Path, ...]:

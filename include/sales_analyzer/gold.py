@@ -40,7 +40,7 @@ def profile_config(settings: Settings) -> Any:
                 # s3://<bucket>/gold/<table>/<uuid>/: a rebuild writes a new folder, then swaps the
                 # table to it (the marts' `ha` config), so readers never see a half-written table.
                 "s3_data_naming": "table_unique",
-                "threads": 4,
+                "threads": settings.athena_dbt_threads,
                 # MWAA's aws_default usually carries no region; the mapping requires one.
                 "region_name": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
             },

@@ -2,8 +2,8 @@
 
 The official `airflow-provider-great-expectations` pins structlog below what MWAA's Airflow
 3.3.1 constraints pin, so it cannot be installed there; this project operator runs the
-contract's GX checkpoint through the same functions as before (`pipeline.validate_silver`
-locally, `aws.validate_silver` on the aws backend, both ending in `quality.raise_if_failed`).
+contract's GX checkpoint through the same functions as before (`local.quality.validate_silver`
+locally, `aws.quality.validate_silver` on the aws backend, both ending in `quality.raise_if_failed`).
 
 It lives under include/, not plugins/: MWAA's guide keeps operators with the DAGs and plugins
 for what extends the UI. Airflow 3 stores each extra link's URL as an XCom when the task ends
@@ -109,13 +109,13 @@ class SilverQualityGateOperator(BaseOperator):
         self.data_docs = self._expected_data_docs()
         try:
             if self.backend == "aws":
-                from include.sales_analyzer import aws
+                from include.sales_analyzer.aws.quality import validate_silver
 
-                result = aws.validate_silver(self.bronze, self.glue_run, threshold)
+                result = validate_silver(self.bronze, self.glue_run, threshold)
             else:
-                from include.sales_analyzer import pipeline
+                from include.sales_analyzer.local.quality import validate_silver
 
-                result = pipeline.validate_silver(self.silver, threshold)
+                result = validate_silver(self.silver, threshold)
         except QualityGateFailed as failure:
             context["ti"].xcom_push(key="failed_expectations", value=self._failed_expectations(failure))
             raise
@@ -130,7 +130,7 @@ class SilverQualityGateOperator(BaseOperator):
         if self.backend == "local":
             return str(settings.data_dir / "quality" / "data_docs" / "index.html")
         try:
-            from include.sales_analyzer.aws import Layout
+            from include.sales_analyzer.aws.layout import Layout
 
             lay = Layout.of(settings)
             return lay.uri(lay.report(f"quality/{self.glue_run['run_key']}/data_docs/index.html"))

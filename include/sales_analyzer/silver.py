@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from include.sales_analyzer import checks as chk
-from include.sales_analyzer.config import SQL_DIR
 from include.sales_analyzer.contract import Contract, load_contract
-from include.sales_analyzer.errors import ConservationError, InputFileError
+from include.sales_analyzer.errors import InputFileError
+
+# Re-exported: tests, benchmarks and the parity runner import them from here.
+from include.sales_analyzer.files import count_lines, swap_symlink, write_json  # noqa: F401
+from include.sales_analyzer.local.layout import Layout
+from include.sales_analyzer.report import check_conservation  # noqa: F401
+
+# The SQL rendering lives in silver_sql.py; its names stay importable from here.
+from include.sales_analyzer.silver_sql import (  # noqa: F401
+    bronze_lines_relation,
+    date_vote_sql,
+    glob_literal,
+    read_path,
+    render_silver_sql,
+    sql_string,
+    staging_relation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,27 +43,6 @@ BINARY_SIGNATURES = {
     b"%PDF": "a PDF document",
 }
 SNIFF_BYTES = 64 * 1024
-
-
-def sql_string(value: Any) -> str:
-    """Quote a value as a SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-# DuckDB expands *, ? and [...] in every path it reads (read_csv, read_parquet), so a file
-# named sales[1].csv would read sales1.csv. A bracket class matches its one character
-# literally, which is the only escape DuckDB's glob has.
-_GLOB_ESCAPES = {"[": "[[]", "*": "[*]", "?": "[?]"}
-
-
-def glob_literal(path: Any) -> str:
-    """A path DuckDB reads as exactly that file, never as a pattern."""
-    return "".join(_GLOB_ESCAPES.get(ch, ch) for ch in str(path))
-
-
-def read_path(path: Any) -> str:
-    """A path for a DuckDB read, as a SQL string literal: quoted, glob characters escaped."""
-    return sql_string(glob_literal(path))
 
 
 @dataclass(frozen=True)
@@ -157,179 +148,21 @@ class SilverPaths:
 
     @classmethod
     def for_run(cls, lake: Path, bronze: Path, ingest_date: str, run_key: str) -> SilverPaths:
-        """Lay out the paths of one run under the lake directory."""
-        staging = lake / "_staging" / run_key
-        qdir = lake / "quarantine" / "sales" / f"ingest_date={ingest_date}"
+        """Lay out the paths of one run under the lake directory (named in local.layout.Layout)."""
+        lay = Layout.of_lake(lake)
+        staging = lay.staging_dir(run_key)
         return cls(
             bronze=bronze,
             staging_dir=staging,
             staging_file=staging / "lines.parquet",
-            silver_version_dir=lake / "silver" / "_versions" / "sales" / run_key,
-            silver_live=lake / "silver" / "sales",
-            quarantine_dir=qdir,
-            quarantine_file=qdir / "quarantine.parquet",
+            silver_version_dir=lay.silver_version(run_key),
+            silver_live=lay.silver_live,
+            quarantine_dir=lay.quarantine_dir(ingest_date),
+            quarantine_file=lay.quarantine_file(ingest_date),
             quarantine_tmp=staging / "quarantine.parquet",
-            # its own prefix, beside quarantine: a glob or a table over quarantine/ never mixes the two
-            repairs_file=lake / "repairs" / "sales" / f"ingest_date={ingest_date}" / "repairs.parquet",
+            repairs_file=lay.repairs_file(ingest_date),
             repairs_tmp=staging / "repairs.parquet",
         )
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(SQL_DIR)),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # SQL, not HTML; every value is quoted by sql_string
-    )
-    env.filters["sql_string"] = sql_string
-    return env
-
-
-def date_vote_sql(contract: Contract) -> dict[str, str]:
-    """SQL of the per-line votes on the file's date order (see decide_date_order).
-
-    A date that parsed in the declared order (t_ not null) answers from its parts at no cost:
-    its month is 12 or less, so it proves month-first never and day-first when its day is above
-    12, and read the other way round it is the same day and month swapped (valid whenever its
-    day is 12 or less). Only the few dates that did not parse pay for the string tests.
-    """
-    day_first, month_first = [], []
-    for c, parts in chk.day_month_dates(contract):
-        v, t = f"v_{c.name}", f"t_{c.name}"
-        day = f"try_cast(substr({v}, {parts['%d']}, 2) as integer)"
-        month = f"try_cast(substr({v}, {parts['%m']}, 2) as integer)"
-        shaped = f"regexp_full_match({v}, {sql_string(c.date_shape)})"
-        day_first.append(
-            f"(case when {t} is not null then day({t}) > 12"
-            f" else {shaped} and {day} > 12 and {month} between 1 and 12 end)"
-        )
-        month_first.append(
-            f"(case when {t} is not null then false"
-            f" else {shaped} and {month} > 12 and {day} between 1 and 12 end)"
-        )
-    pair = next((ch for ch in chk.record_checks(contract) if ch.kind == "max_days_after"), None)
-    fits_declared = fits_swapped = "null"
-    if pair is not None:
-        later, earlier = contract.column(pair.column), contract.column(str(pair.extra))
-        swapped = later.strptime_format.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
-        fits_declared = f"(t_{later.name} - t_{earlier.name}) between 0 and {pair.arg}"
-        by_strings = (
-            f"(try_strptime(v_{later.name}, {sql_string(swapped)})::date"
-            f" - try_strptime(v_{earlier.name}, {sql_string(swapped)})::date) between 0 and {pair.arg}"
-        )
-        fits_swapped = by_strings
-        if all("%Y" in c.strptime_format for c in (later, earlier)):
-            lt, et = f"t_{later.name}", f"t_{earlier.name}"
-
-            def swap(t: str) -> str:
-                return f"make_date(year({t}), day({t}), month({t}))"
-
-            fits_swapped = (
-                f"(case when {lt} is not null and {et} is not null then"
-                f" case when day({lt}) <= 12 and day({et}) <= 12 then"
-                f" ({swap(lt)} - {swap(et)}) between 0 and {pair.arg} end"
-                f" else {by_strings} end)"
-            )
-    return {
-        "day_first": "coalesce(" + " or ".join(day_first or ["false"]) + ", false)",
-        "month_first": "coalesce(" + " or ".join(month_first or ["false"]) + ", false)",
-        "fits_declared": fits_declared,
-        "fits_swapped": fits_swapped,
-    }
-
-
-def bronze_lines_relation(paths: SilverPaths) -> str:
-    """SQL of the bronze file as one raw_line row per physical line, blank lines as NULL.
-
-    DuckDB's CSV reader with no delimiter, quote or escape splits only on line ends; a CR
-    before the LF is dropped. (rtrim with a character argument costs ~2 s of CPU per million
-    lines, so only lines that end in CR pay for it.)
-    """
-    return (
-        "(select case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as raw_line "
-        f"from read_csv({read_path(paths.bronze)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), "
-        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false))"
-    )
-
-
-def staging_relation(paths: SilverPaths) -> str:
-    """SQL of the staging file as one row per bronze line, numbered by its row in the file."""
-    return (
-        "select file_row_number + 1 as source_line, "
-        "case when file_row_number = 0 then 'header' else line_kind end as line_kind, "
-        "* exclude (line_kind, file_row_number) "
-        f"from read_parquet({read_path(paths.staging_file)}, file_row_number = true)"
-    )
-
-
-def render_silver_sql(
-    header: HeaderInfo,
-    paths: SilverPaths,
-    ingest_date: str,
-    source_name: str,
-    contract: Contract | None = None,
-) -> str:
-    """Render bronze_to_silver.sql for this file's header and this run's paths."""
-    contract = contract or load_contract()
-    quarantine_checks = chk.quarantine_checks(contract)
-    columns = []
-    for c in contract.columns:
-        shape = None
-        if c.type == "bigint":
-            shape = chk.INTEGER_SHAPE
-        elif c.type == "decimal":
-            shape = chk.decimal_shape(c.scale or 4)
-        columns.append(
-            {
-                "name": c.name,
-                "source": c.source,
-                "type": c.type,
-                "sql_type": c.sql_type,
-                "position": header.positions[c.name],
-                "shape": shape,
-                "date_shape": c.date_shape if c.type == "date" else None,
-                "strptime_format": c.strptime_format if c.type == "date" else None,
-                "repairs": [asdict(r) | {"description": r.description} for r in c.repair],
-            }
-        )
-    n = header.n_named
-    reasons = [chk.MALFORMED_CSV, chk.TOO_FEW_FIELDS, chk.TOO_MANY_FIELDS] + [
-        ch.code for ch in quarantine_checks
-    ]
-    reason_columns = ["", "", ""] + [ch.source for ch in quarantine_checks]
-    expectations = chk.line_expectations(n, len(header.names)) + [ch.expected for ch in quarantine_checks]
-    sql_escape = lambda p: str(p).replace("'", "''")  # noqa: E731
-    read_escape = lambda p: sql_escape(glob_literal(p))  # noqa: E731
-    return (
-        _environment()
-        .get_template("silver/bronze_to_silver.sql")
-        .render(
-            bronze_lines=bronze_lines_relation(paths),
-            lines_path=sql_escape(paths.lines_file),
-            lines_read=read_escape(paths.lines_file),
-            staging_path=sql_escape(paths.staging_file),
-            staging_relation=staging_relation(paths),
-            silver_dir=sql_escape(paths.silver_version_dir),
-            quarantine_path=sql_escape(paths.quarantine_tmp),
-            repairs_path=sql_escape(paths.repairs_tmp),
-            ingest_date=ingest_date,
-            source_name=sql_escape(source_name),
-            columns=columns,
-            checks=[asdict(ch) for ch in quarantine_checks],
-            warnings=[asdict(ch) for ch in chk.warn_checks(contract)],
-            whitespace_rule=chk.WHITESPACE_REPAIR,
-            whitespace_expected=chk.WHITESPACE_EXPECTED,
-            revenue_column=contract.revenue_column,
-            date_votes=date_vote_sql(contract),
-            n_named=n,
-            csv_field=chk.CSV_FIELD,
-            csv_line=chk.CSV_LINE,
-            reasons=reasons,
-            reason_columns=reason_columns,
-            expectations=expectations,
-        )
-    )
 
 
 def prepare_dirs(paths: SilverPaths) -> None:
@@ -339,16 +172,6 @@ def prepare_dirs(paths: SilverPaths) -> None:
             shutil.rmtree(d)
     paths.staging_dir.mkdir(parents=True)
     paths.silver_version_dir.parent.mkdir(parents=True, exist_ok=True)
-
-
-def count_lines(path: Path) -> int:
-    """Physical lines in a file: newline characters, plus an unterminated last line."""
-    lines, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return lines + (last != b"\n")
 
 
 def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
@@ -432,41 +255,6 @@ def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = 
     return votes
 
 
-def check_conservation(bronze_lines: int, counts: dict[str, Any], source: str) -> dict[str, Any]:
-    """Lines in bronze must equal silver rows + quarantined lines + non-record lines."""
-    accounted = (
-        counts["silver_rows"] + counts["quarantined_lines"] + counts["header_lines"] + counts["blank_lines"]
-    )
-    law = {
-        "bronze_lines": bronze_lines,
-        "silver_rows": counts["silver_rows"],
-        "quarantined_lines": counts["quarantined_lines"],
-        "non_record_lines": counts["header_lines"] + counts["blank_lines"],
-        "holds": bronze_lines == accounted == counts["lines_read"],
-    }
-    if not law["holds"]:
-        raise ConservationError(
-            f"{source}: {bronze_lines} lines in bronze but {accounted} accounted for "
-            f"(silver {counts['silver_rows']} + quarantine {counts['quarantined_lines']} + "
-            f"header/blank {law['non_record_lines']}; DuckDB read {counts['lines_read']})"
-        )
-    return law
-
-
-def swap_symlink(link: Path, target: Path) -> Path | None:
-    """Point `link` at `target` in one atomic rename; return the previous target."""
-    previous = link.resolve() if link.is_symlink() else None
-    if link.exists() and not link.is_symlink():
-        # A real directory from an older layout: move it aside, the swap then proceeds.
-        link.rename(link.with_name(link.name + ".old"))
-    tmp = link.with_name(f".{link.name}.tmp-{os.getpid()}")
-    if tmp.is_symlink():
-        tmp.unlink()
-    tmp.symlink_to(os.path.relpath(target, link.parent))
-    os.replace(tmp, link)
-    return previous
-
-
 def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
     """Make the new silver version and quarantine file visible atomically, then tidy up."""
     paths.silver_live.parent.mkdir(parents=True, exist_ok=True)
@@ -487,19 +275,11 @@ def publish(paths: SilverPaths, keep_versions: int = 2) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-
-
 def discard_unpublished(silver: dict[str, Any]) -> None:
     """Drop a run's staging area, and its silver version unless it is the live one."""
     shutil.rmtree(silver["staging_dir"], ignore_errors=True)
     version = Path(silver["version_dir"])
-    live = version.parents[2] / "sales"
+    live = Layout.of_lake(Path(silver["lake_dir"])).silver_live
     if version.exists() and (not live.exists() or live.resolve() != version.resolve()):
         log.info("discarding unpublished silver version %s", version)
         shutil.rmtree(version, ignore_errors=True)

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -34,14 +33,12 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.
     )
 
 
-def test_missing_source_is_refused_in_seconds(airflow_home: Path, tmp_path: Path) -> None:
+def test_missing_source_is_refused_before_airflow_starts(airflow_home: Path, tmp_path: Path) -> None:
+    """Refused up front (how fast is `make bench`'s business, not a test's): Airflow never started."""
     missing = tmp_path / "nowhere" / "train.csv"
-    started = time.monotonic()
     proc = run_cli(["--source", str(missing)], dag_env(airflow_home, tmp_path / "data"), timeout=120)
-    took = time.monotonic() - started
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout.strip() == f"!! SOURCE={missing}: {missing} does not exist; expected a CSV file"
-    assert took < 30, f"took {took:.0f} s"
     assert not (tmp_path / "data" / "logs").exists()  # Airflow never started
 
 

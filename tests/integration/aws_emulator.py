@@ -340,7 +340,12 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
-    """What the Glue script does, done by the DuckDB silver (its parity twin) on the run's arguments."""
+    """What the Glue script does, done by the DuckDB silver (its parity twin) on the run's arguments.
+
+    It writes what the script writes where the arguments say: silver, quarantine, the repairs
+    table and, last, the counts JSON (DuckDB's counts, which the parity test holds equal to the
+    script's, plus the date-order votes, as the script adds them).
+    """
     import duckdb
 
     from include.sales_analyzer import silver as sv
@@ -348,8 +353,8 @@ def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         bronze = Path(tmp) / args["--source_name"]
         s3.download_file(*_split(args["--bronze_path"]), str(bronze))
-        # The Glue script writes both with .mode("overwrite"): what an earlier attempt left goes.
-        for uri in (args["--silver_path"], args["--quarantine_path"]):
+        # The Glue script writes each with .mode("overwrite"): what an earlier attempt left goes.
+        for uri in (args["--silver_path"], args["--quarantine_path"], args["--repairs_path"]):
             _delete_prefix(s3, uri)
         paths = sv.SilverPaths.for_run(Path(tmp) / "lake", bronze, args["--ingest_date"], "glue")
         sv.prepare_dirs(paths)
@@ -357,13 +362,19 @@ def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
         sql = sv.render_silver_sql(header, paths, args["--ingest_date"], args["--source_name"])
         with duckdb.connect() as con:
             con.execute(sql)
+            votes = sv.decide_date_order(paths, con)
             counts = sv.summarize(paths, con)
+        counts["date_order_votes"] = votes
         bucket, prefix = _split(args["--silver_path"])
         for f in sorted(paths.silver_version_dir.rglob("*.parquet")):
             s3.upload_file(str(f), bucket, prefix + f.relative_to(paths.silver_version_dir).as_posix())
         s3.put_object(Bucket=bucket, Key=prefix + "_SUCCESS", Body=b"")  # as Spark writes
         bucket, prefix = _split(args["--quarantine_path"])
         s3.upload_file(str(paths.quarantine_tmp), bucket, prefix + "part-00000.parquet")
+        bucket, prefix = _split(args["--repairs_path"])
+        s3.upload_file(str(paths.repairs_tmp), bucket, prefix + "part-00000.parquet")
+        bucket, key = _split(args["--counts_path"])
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(counts, sort_keys=True).encode())
     return counts
 
 

@@ -123,7 +123,7 @@ def snapshot_outputs(moto_aws: MotoAws) -> dict[str, Any]:
     """What a run leaves for readers, with this run's key taken out so runs can be compared.
 
     Bronze objects (name, bytes' checksum), the live silver version (file layout and rows), the
-    published quarantine, the silver table's definition, the catalog's tables, what is left in
+    published quarantine and repairs, the silver table's definition, the catalog's tables, what is left in
     the staging and versions prefixes, and the run report's counts.
     """
     names = default_names()
@@ -150,6 +150,7 @@ def snapshot_outputs(moto_aws: MotoAws) -> dict[str, Any]:
         "bronze": bronze,
         "silver": parquet_under(s3, bucket, f"silver/_versions/sales/{key}/", hive=True),
         "quarantine": parquet_under(s3, bucket, f"quarantine/sales/ingest_date={DAY}/", hive=False),
+        "repairs": parquet_under(s3, bucket, f"silver/_repairs/sales/ingest_date={DAY}/", hive=False),
         "table": definition,
         # The silver database's tables only: the gold database, and dbt's staging view in the
         # silver database, depend on whether the run built gold (the fault tests' runs do not).
@@ -173,10 +174,14 @@ def report_counts(report: dict[str, Any]) -> dict[str, Any]:
         "rows": report["rows"],
         "conservation": report["conservation"],
         "quarantine_by_reason": report["quarantine_by_reason"],
+        "quarantine": report["quarantine"],
+        "repairs": report["repairs"],
+        "warnings": report["warnings"],
         "quality": {k: report["quality"][k] for k in ("success", "evaluated", "failed")},
         "expectations": report["quality"]["expectations"],
         "bronze": {k: report["bronze"][k] for k in ("key", "sha256", "bytes", "lines")},
         "glue_state": report["glue"]["state"],
         "athena_states": sorted(q["state"] for q in report["athena"]["queries"]),
-        "outputs": {k: v for k, v in report["outputs"].items() if k != "silver"},
+        # silver and the quality report are this run's own (their keys hold the run key)
+        "outputs": {k: v for k, v in report["outputs"].items() if k not in ("silver", "quality_report")},
     }

@@ -63,14 +63,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def moto_aws() -> MotoAws:
-    aws_ = MotoAws().start()
-    aws_.create_stack(default_names())
-    yield aws_
-    aws_.stop()
-
-
-@pytest.fixture(scope="module")
 def aws_run(
     airflow_home: Path,
     moto_aws: MotoAws,
@@ -455,6 +447,39 @@ def test_run_report(aws_run: dict, moto_aws: MotoAws) -> None:
     assert estimate["inputs"]["silver_bytes"] == parquet > 0
     assert estimate["total_usd"] > 0
     assert set(report["timings_seconds"]) >= {"extract", "bronze", "quality"}
+
+
+def test_run_report_sections_are_the_local_ones(aws_run: dict, moto_aws: MotoAws, tmp_path: Path) -> None:
+    """quarantine, repairs and warnings as locally, from the Glue run's counts; retries per stage."""
+    report, ref = aws_run["report"], aws_run["reference"]
+    (played,) = aws_run["worker"].done.values()
+    counts = played["counts"]  # what the played Glue run counted and wrote beside silver
+    quarantine = report["quarantine"]
+    assert quarantine["lines"] == len(ref.quarantined) == counts["quarantined_lines"]
+    assert quarantine["revenue"] == counts["quarantine_revenue"]
+    assert quarantine["by_reason"] == report["quarantine_by_reason"] == counts["quarantine_by_reason"]
+    assert quarantine["file"] == f"s3://{default_names()['bucket']}/quarantine/sales/ingest_date={DAY}/"
+    repairs_uri = f"s3://{default_names()['bucket']}/silver/_repairs/sales/ingest_date={DAY}/"
+    assert report["repairs"]["file"] == report["outputs"]["repairs"] == repairs_uri
+    # The published repairs table, grouped here, is what the report counts.
+    s3, bucket = moto_aws.client("s3"), default_names()["bucket"]
+    (obj,) = s3.list_objects_v2(Bucket=bucket, Prefix=f"silver/_repairs/sales/ingest_date={DAY}/")["Contents"]
+    s3.download_file(bucket, obj["Key"], str(tmp_path / "repairs.parquet"))
+    with duckdb.connect() as con:
+        found = con.execute(
+            f"select action, rule, count(*) from read_parquet('{tmp_path / 'repairs.parquet'}') group by all"
+        ).fetchall()
+    repairs = {rule: n for action, rule, n in found if action == "repair"}
+    warnings = {rule: n for action, rule, n in found if action == "warn"}
+    assert repairs and report["repairs"]["by_rule"] == repairs
+    assert report["repairs"]["total"] == sum(repairs.values())
+    assert report["warnings"]["by_rule"] == warnings
+    assert report["warnings"]["total"] == sum(warnings.values())
+    # Each stage's result carries its Airflow try number (aws's results used to drop it, so its
+    # retries read 0 whatever happened); none was retried in this run.
+    assert report["source"]["try_number"] == report["bronze"]["try_number"] == 1
+    assert report["reliability"]["retries"] == {"extract": 0, "bronze": 0, "quality": 0}
+    assert report["reliability"]["conservation_holds"] is True
 
 
 def test_aws_operators_defer_where_they_can(aws_run: dict) -> None:

@@ -2,7 +2,7 @@
 throttling, a retry while the Glue run is still going, and what the logs may never show; and
 catalog_silver's crawler mode, which needs the same emulator help.
 
-One small DAG made of the backend's own operator factories (include/sales_analyzer/aws.py) runs
+One small DAG made of the backend's own operator factories (include/sales_analyzer/aws/) runs
 under a real `airflow dags test` against moto in server mode. moto's job runs and queries only
 ever succeed, so the test's emulator (aws_emulator.py) ends them as each scenario needs, at the
 AWS boundary: GetJobRun / GetQueryExecution answer what Glue and Athena would.

@@ -20,6 +20,7 @@ from unittest import mock
 import pytest
 import yaml
 
+from include.glue import artifacts
 from include.sales_analyzer import aws
 from include.sales_analyzer.config import DBT_PROJECT_DIR, get_settings
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
@@ -49,13 +50,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> MotoAws:
     version = "silver/_versions/sales/k1/"
     run_duckdb_silver(
         s3,
-        {
-            "--bronze_path": f"s3://{BUCKET}/{bronze}",
-            "--source_name": "sales.csv",
-            "--silver_path": f"s3://{BUCKET}/{version}",
-            "--quarantine_path": f"s3://{BUCKET}/quarantine/_staging/k1/",
-            "--ingest_date": "2026-01-15",
-        },
+        artifacts.job_arguments(
+            bronze_path=f"s3://{BUCKET}/{bronze}",
+            contract_path=f"s3://{BUCKET}/artifacts/glue/sales.yml",
+            source_name="sales.csv",
+            silver_path=f"s3://{BUCKET}/{version}",
+            quarantine_path=f"s3://{BUCKET}/quarantine/_staging/k1/",
+            ingest_date="2026-01-15",
+        ),
     )
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=version)["Contents"]]
     settings = get_settings(aws_.airflow_env())

@@ -1,4 +1,4 @@
-"""A file made to the real train.csv's facts (../shared/DATASET.md) through `airflow dags test`.
+"""A file made to the facts of Kaggle's real train.csv (listed below) through `airflow dags test`.
 
 The real file's quirks are all real sales: 4-digit ZIP codes (a lost leading zero), customer
 ids with a lower-case letter, Burlington rows without a postal code, no-break spaces. A

@@ -1,8 +1,9 @@
 """Real services on loopback for tests: a Debian PostgreSQL cluster and Airflow's four components.
 
 MWAA runs Airflow's scheduler, dag-processor, triggerer and API server as separate processes on a
-PostgreSQL metadata database; this starts the same set from the Airflow virtualenv, each as its own
-process group, so a test can drive them over HTTP and stop every process it started.
+PostgreSQL metadata database; this starts the same set the way `make airflow` does (its own code,
+include/sales_analyzer/local_airflow.py, plugins folder included), each as its own process group,
+on such a database, so a test can drive them over HTTP and stop every process it started.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 
 
 def free_port() -> int:
@@ -102,120 +100,152 @@ class Postgres:
 
 
 @dataclass
-class AirflowServices:
-    """Airflow's scheduler, dag-processor, triggerer and API server sharing one environment."""
+class AirflowStack:
+    """`make airflow`'s four components (include/sales_analyzer/local_airflow.py) on PostgreSQL.
 
-    home: Path
-    env: dict[str, str]
-    port: int = field(default_factory=free_port)
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    One stack serves every test that needs real Airflow services: the MWAA checks
+    (tests/mwaa/test_airflow_services.py) and a person's trigger through the UI
+    (tests/airflow_ui/test_trigger_in_browser.py) look at the same DAG run.
+    """
+
+    root: Path
+    postgres: Postgres = field(default_factory=Postgres)
+    pids: dict[str, int] = field(default_factory=dict)
+    _token: str | None = None
+
+    def __post_init__(self) -> None:
+        from include.sales_analyzer.local_airflow import LocalAirflow
+
+        self.airflow = LocalAirflow(home=self.root / "home", data_dir=self.root / "data", port=free_port())
+
+    @property
+    def data_dir(self) -> Path:
+        return self.airflow.data_dir
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.airflow.url
 
-    def configure(self, database_url: str) -> dict[str, str]:
-        """The environment every component shares (what MWAA's airflow.cfg would hold)."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        passwords = self.home / "passwords.json"
-        passwords.write_text(json.dumps({"admin": self.password}))
-        self.env = {
-            **self.env,
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-            "AIRFLOW__API__BASE_URL": self.base_url,
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__CORE__FERNET_KEY": "",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            # Only the runs a test triggers: unpausing the @daily DAG would also start the latest
-            # scheduled interval's run (9,800 rows), doubling the wait.
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        }
-        return self.env
-
-    def migrate(self) -> None:
-        proc = subprocess.run(
-            [AIRFLOW, "db", "migrate"], env=self.env, capture_output=True, text=True, timeout=600, check=False
+    def env(self) -> dict[str, str]:
+        """`make airflow`'s environment on the PostgreSQL database (what MWAA's airflow.cfg would hold)."""
+        env = self.airflow.env()
+        env.update(
+            {
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.url,
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__FERNET_KEY": "",
+                "AIRFLOW_CONN_SALES_DUCKDB": json.dumps(
+                    {"conn_type": "duckdb", "host": str(self.data_dir / "warehouse" / "build.duckdb")}
+                ),
+                # Only the runs a test triggers: "unpause on trigger" would otherwise also start the
+                # latest @daily interval's run, doubling the wait.
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            }
         )
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return env
 
-    def start(self) -> None:
-        for name in COMPONENTS:
-            cmd = [AIRFLOW, name]
-            if name == "api-server":
-                cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-            log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
-            self.processes[name] = subprocess.Popen(
-                cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.wait_until_healthy()
-
-    def wait_until_healthy(self, timeout: float = 180) -> dict[str, Any]:
-        """Poll /api/v2/monitor/health until the metadata DB, scheduler, triggerer and processor report."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                last = self.request("GET", "/api/v2/monitor/health", auth=False)
-                parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-                if all((last.get(p) or {}).get("status") == "healthy" for p in parts):
-                    return last
-            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-                last = exc
-            time.sleep(2)
-        raise AssertionError(f"Airflow did not become healthy in {timeout:.0f} s: {last}\n{self.logs_tail()}")
+    def start(self, timeout: float = 300) -> AirflowStack:
+        """Start PostgreSQL, then Airflow as `make airflow` does (migrate, four components, healthy)."""
+        self.postgres.start()
+        with open(os.devnull, "w") as quiet:
+            self.airflow.start(env=self.env(), timeout=timeout, out=quiet)
+        self.pids = self.airflow.running()
+        for pid in self.pids.values():
+            # The components are this process's children: reap each as it exits, so that a stopped
+            # one is gone from the process table (a zombie would still answer kill(pid, 0)).
+            threading.Thread(target=_reap, args=(pid,), daemon=True).start()
+        return self
 
     def check_alive(self) -> None:
-        dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+        alive = self.airflow.running()
+        dead = sorted(set(self.pids) - set(alive))
         assert not dead, f"Airflow components exited: {dead}\n{self.logs_tail()}"
 
     def token(self) -> str:
         """A JWT as the UI's login form gets it (POST /auth/token with the user's password)."""
-        if not getattr(self, "_token", None):
-            body = {"username": "admin", "password": self.password}
+        if self._token is None:
+            body = {"username": self.airflow.user, "password": self.airflow.password()}
             self._token = self.request("POST", "/auth/token", body, auth=False)["access_token"]
         return self._token
 
     def request(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
+        """One REST call; a busy API server on a loaded machine is asked again for up to 3 minutes."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            text = resp.read()
-        return json.loads(text) if text else None
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    text = resp.read()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError:
+                raise
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(3)
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 300) -> dict:
+        """The dag-processor has parsed the DAG into the metadata DB (the UI's DAG list shows it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            found = self.request("GET", f"/api/v2/dags?dag_id_pattern={dag_id}")
+            if found["total_entries"]:
+                return found["dags"][0]
+            time.sleep(3)
+        errors = self.request("GET", "/api/v2/importErrors")
+        raise AssertionError(f"{dag_id} never appeared; import errors: {errors}\n{self.logs_tail()}")
+
+    def dag_runs(self, dag_id: str) -> list[dict]:
+        """Every run of the DAG, oldest first."""
+        return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=id&limit=100")["dag_runs"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> dict:
+        """Poll the run until it succeeds or fails (or `timeout` seconds pass); return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_alive()
+            run = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] in ("success", "failed") or time.monotonic() > deadline:
+                return run
+            time.sleep(5)
 
     def logs_tail(self, lines: int = 40) -> str:
         out = []
-        for name in COMPONENTS:
-            log = self.home / f"{name}.log"
-            if log.exists():
-                tail = log.read_text(errors="replace").splitlines()[-lines:]
-                out.append(f"--- {name} ---\n" + "\n".join(tail))
+        for log in sorted((self.data_dir / "logs").glob("airflow-*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {log.name} ---\n" + "\n".join(tail))
         return "\n".join(out)
 
-    def stop(self) -> dict[str, int]:
-        """SIGTERM each component's process group, SIGKILL what is left after 30 s; return exit codes."""
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        codes = {}
-        for name, proc in self.processes.items():
-            try:
-                codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                codes[name] = -9
-            with contextlib.suppress(ProcessLookupError):  # children (task runners) share the group
-                os.killpg(proc.pid, signal.SIGKILL)
-        return codes
+    def stop(self) -> list[str]:
+        """Stop every Airflow process group (task runners included), then PostgreSQL."""
+        try:
+            return self.airflow.stop()
+        finally:
+            self.postgres.stop()
+
+    def leftovers(self, wait: float = 15) -> list[int]:
+        """Pids of the components still in the process table (after up to `wait` s for the reapers)."""
+        deadline = time.monotonic() + wait
+        while True:
+            alive = []
+            for pid in self.pids.values():
+                try:
+                    os.kill(pid, 0)
+                    alive.append(pid)
+                except ProcessLookupError:
+                    pass
+            if not alive or time.monotonic() > deadline:
+                return alive
+            time.sleep(0.5)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)

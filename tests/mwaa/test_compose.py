@@ -152,30 +152,59 @@ def test_env_example_documents_every_setting(repo_root: Path) -> None:
     assert documented["PIPELINE_BACKEND"] == "local"
 
 
-def _dockerfile_folders(dockerfile: str) -> tuple[set[str], bool]:
-    """Folders the image creates with `mkdir -p`, and whether it gives all of MWAA_HOME to airflow:0."""
+# The base image's user: apache/airflow runs as `airflow`, uid 50000, group 0
+# (https://airflow.apache.org/docs/docker-stack/entrypoint.html).
+BASE_IMAGE = "apache/airflow:"
+IMAGE_USER = "airflow"
+IMAGE_UID_GID = "50000:0"
+
+
+def _dockerfile(dockerfile: str) -> tuple[set[str], list[tuple[str, str]]]:
+    """Folders the image creates with `mkdir -p`, and its instructions as (keyword, rest)."""
     joined = dockerfile.replace("\\\n", " ")
+    steps = [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
+        for line in joined.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     folders: set[str] = set()
-    for line in joined.splitlines():
-        if line.startswith("RUN ") and "mkdir -p" in line:
-            command = line.split("mkdir -p", 1)[1].split("&&", 1)[0]
-            folders |= set(command.split())
-    owned = f"chown -R airflow:0 {MWAA_HOME}" in joined and f"chmod -R g+rwX {MWAA_HOME}" in joined
-    return folders, owned
+    for keyword, rest in steps:
+        if keyword == "RUN" and "mkdir -p" in rest:
+            folders |= set(rest.split("mkdir -p", 1)[1].split("&&", 1)[0].split())
+    return folders, steps
 
 
 def test_every_mounted_path_exists_in_the_image_and_is_writable(
     compose: dict[str, Any], repo_root: Path
 ) -> None:
     """A named volume starts as a copy of the image's folder, owner included: each must exist in
-    the image, owned by airflow (uid 50000) and group 0, which the containers run as. Folders the
-    image never created would be root's, and the first `docker compose up` could not write them."""
-    folders, owned = _dockerfile_folders((repo_root / "mwaa" / "compose" / "Dockerfile").read_text())
-    assert owned, "the Dockerfile must chown -R airflow:0 and chmod -R g+rwX the Airflow home"
-    for name in AIRFLOW_SERVICES:
+    the image, owned by the image's user (airflow, uid 50000) and group 0, which every container
+    built from it runs as. Folders the image never created would be root's, and the first
+    `docker compose up` could not write them."""
+    folders, steps = _dockerfile((repo_root / "mwaa" / "compose" / "Dockerfile").read_text())
+    assert steps[0][0] == "FROM" and steps[0][1].startswith(BASE_IMAGE), steps[0]
+    users = [rest.strip() for keyword, rest in steps if keyword == "USER"]
+    assert users and users[-1] == IMAGE_USER, "the image must end as its airflow user"
+    # The folders are made and handed to airflow:0 as root, in one step...
+    made = [i for i, (k, rest) in enumerate(steps) if k == "RUN" and "mkdir -p" in rest]
+    assert len(made) == 1
+    run = steps[made[0]][1]
+    assert f"chown -R {IMAGE_USER}:0 {MWAA_HOME}" in run and f"chmod -R g+rwX {MWAA_HOME}" in run
+    assert [rest for k, rest in steps[: made[0]] if k == "USER"][-1] == "root"
+    # ...and nothing after it writes under the Airflow home as root or as another owner.
+    for keyword, rest in steps[made[0] + 1 :]:
+        if keyword == "COPY" and MWAA_HOME in rest:
+            assert f"--chown={IMAGE_USER}:0" in rest, rest
+        if keyword == "USER":
+            assert rest.strip() == IMAGE_USER, "a later step as another user could own part of the home"
+    raw = yaml.safe_load((repo_root / "docker-compose.yaml").read_text())
+    image = raw["x-airflow-common"]["image"].split(":-", 1)[-1].rstrip("}")
+    built = [name for name, service in compose["services"].items() if service.get("image") == image]
+    assert set(AIRFLOW_SERVICES) | {"airflow-init", "aws-init"} <= set(built)
+    for name in built:
         service = compose["services"][name]
-        assert service["user"] == "50000:0"
-        for volume in service["volumes"]:
+        assert service["user"] == IMAGE_UID_GID, name
+        for volume in service.get("volumes", []):
             target = volume["target"]
             assert target.startswith(MWAA_HOME + "/"), target
             if volume["type"] == "volume":
@@ -205,7 +234,7 @@ def test_init_moto_creates_what_the_stack_creates(moto_endpoint: str, aws_env: N
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     assert glue.get_database(Name="sales_analytics")["Database"]["Name"] == "sales_analytics"
     assert glue.get_database(Name="gold")["Database"]["Name"] == "gold"
-    # The job and the crawler are the DAG's to create (each defined once, in aws.py).
+    # The job and the crawler are the DAG's to create (each defined once: aws/silver.py, aws/catalog.py).
     assert glue.get_jobs()["Jobs"] == []
     assert glue.get_crawlers()["Crawlers"] == []
     athena = client("athena")

@@ -151,7 +151,7 @@ def test_lifecycle_rules_never_expire_gold_or_silver(template: dict) -> None:
 
 def test_athena_workgroups_keep_gold_out_of_the_results_location(template: dict) -> None:
     """BI workgroup enforces athena-results/; dbt's does not, so every CTAS gets gold/ (dbt-athena)."""
-    from include.sales_analyzer.config import Settings
+    from include.sales_analyzer.config import default
 
     resources, params = template["Resources"], template["Parameters"]
     bi = resources["AthenaWorkgroup"]["Properties"]["WorkGroupConfiguration"]
@@ -163,7 +163,7 @@ def test_athena_workgroups_keep_gold_out_of_the_results_location(template: dict)
         assert config["ResultConfiguration"]["OutputLocation"]["Sub"].startswith(
             "s3://${DataBucket}/athena-results/"
         )
-    assert params["AthenaDbtWorkgroupName"]["Default"] == Settings.athena_dbt_workgroup
+    assert params["AthenaDbtWorkgroupName"]["Default"] == default("athena_dbt_workgroup")
     options = resources["MwaaEnvironment"]["Properties"]["AirflowConfigurationOptions"]
     assert options["sales.athena_dbt_workgroup"] == {"Ref": "AthenaDbtWorkgroup"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -337,3 +338,71 @@ def test_offline_needs_wheels_and_startup_uses_them(fake_repo: Path, tmp_path: P
     assert 'SALES_DBT_WHEELHOUSE="$home/plugins/wheels"' in startup
     packages = deploy.dbt_packages(repo_root / "mwaa" / "startup.sh")
     assert {p.split("~=")[0].split("==")[0] for p in packages} >= {"dbt-core", "dbt-athena", "dbt-duckdb"}
+
+
+@pytest.mark.slow
+def test_offline_deploy_downloads_mwaa_platform_wheels_into_plugins_zip(
+    fake_repo: Path,
+    tmp_path: Path,
+    s3: Any,
+    bucket: str,
+    moto_endpoint: str,
+    pip_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make deploy OFFLINE=1` end to end on a small subset: the real `pip download` for MWAA's
+    platform, plugins.zip and requirements.txt uploaded to S3, then an install from the unpacked
+    zip with no index. The subset (PyYAML, a compiled manylinux wheel, for requirements.txt; six
+    for the dbt virtualenv) keeps PyPI traffic small: the full requirements.txt is downloaded for
+    the same platform tags by test_mwaa_requirements.py, and startup.sh builds the real dbt
+    virtualenv from a wheelhouse with --no-index in test_mwaa_startup.py."""
+    # pip sees PyPI only, as MWAA's pip does (no local index or find-links settings).
+    for key in [k for k in os.environ if k.startswith(("PIP_", "UV_"))]:
+        monkeypatch.delenv(key)
+    for key in [k for k in pip_env if k.startswith("PIP_")]:
+        monkeypatch.setenv(key, pip_env[key])
+    _write(
+        fake_repo,
+        "mwaa/requirements.txt",
+        '--constraint "/usr/local/airflow/dags/constraints.txt"\npyyaml\n',
+    )
+    # Not one of Airflow's constraints files (no constraints-X.Y.Z source URL): no Airflow pulled in.
+    _write(fake_repo, "mwaa/constraints.txt", "PyYAML==6.0.2\n")
+    _write(fake_repo, "mwaa/startup.sh", '#!/usr/bin/env bash\nSALES_DBT_PACKAGES="six==1.17.0"\n')
+    wheelhouse = tmp_path / "wheelhouse"
+    result = _deploy(fake_repo, bucket, moto_endpoint, "--offline", "--wheelhouse", str(wheelhouse))
+    assert result["versions"]["PluginsS3ObjectVersion"]
+    assert sorted(p.name for p in wheelhouse.iterdir()) == [
+        "PyYAML-6.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "six-1.17.0-py2.py3-none-any.whl",
+    ]
+
+    def fetch(key: str) -> bytes:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    requirements = fetch(deploy.REQUIREMENTS_KEY).decode()
+    assert requirements.splitlines()[1:3] == ["--no-index", "--find-links /usr/local/airflow/plugins/wheels"]
+    home = tmp_path / "usr" / "local" / "airflow"
+    zipfile.ZipFile(io.BytesIO(fetch(deploy.PLUGINS_KEY))).extractall(home / "plugins")
+    assert sorted(p.name for p in (home / "plugins" / "wheels").iterdir()) == sorted(
+        p.name for p in wheelhouse.iterdir()
+    )
+    (home / "dags").mkdir(parents=True)
+    (home / "dags" / "constraints.txt").write_bytes(fetch(deploy.CONSTRAINTS_KEY))
+    (tmp_path / "requirements.txt").write_text(requirements.replace("/usr/local/airflow", str(home)))
+    target = tmp_path / "site"
+    # The install MWAA runs, with this interpreter (CPython 3.12 on x86_64 Linux, as MWAA's).
+    for args in (
+        ["-r", str(tmp_path / "requirements.txt")],
+        ["--no-index", "--find-links", str(home / "plugins" / "wheels"), "six==1.17.0"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--target", str(target), *args],
+            env=pip_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (target / "yaml" / "__init__.py").exists() and (target / "six.py").exists()

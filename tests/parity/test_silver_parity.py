@@ -527,7 +527,7 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     report = run_spark(root, bronzes)
     cases = {}
     for name, bronze in bronzes.items():
-        header, duck = run_duckdb(bronze, root / "lake" / name)
+        header, duck = run_duckdb(bronze, root / name / "lake")
         outcome = report["cases"][name]
         counts = outcome.get("counts")
         spark = Outputs(
@@ -628,6 +628,26 @@ def test_counts_and_header_agree(parity: dict[str, Any], name: str) -> None:
     assert spark["lines_read"] == sv.count_lines(case.bronze)
     assert case.spark.votes == case.duckdb.votes
     assert case.duckdb.votes and case.duckdb.votes["day_first_proofs"] > 0
+
+
+@pytest.mark.parametrize("name", PARITY_CASES)
+def test_counts_json_is_what_the_aws_stage_reads(parity: dict[str, Any], name: str) -> None:
+    """The job writes its counts beside silver (the default --counts_path): the DuckDB engine's
+    counts and votes, as the aws quality stage reads them instead of recounting silver."""
+    case: Case = parity["cases"][name]
+    written = json.loads((case.spark.silver_dir / "_counts.json").read_text(encoding="utf-8"))
+    assert written.pop("date_order_votes") == case.duckdb.votes
+    assert written.pop("conservation_holds") is True
+    assert written.pop("header") == {"positions": case.header.positions, "n_named": case.header.n_named}
+    assert written == case.duckdb.counts
+
+
+@pytest.mark.parametrize("name", REFUSED_CASES)
+def test_a_refused_file_leaves_no_counts(parity: dict[str, Any], name: str) -> None:
+    """No counts JSON unless the job finished: the aws stage then fails naming the missing object."""
+    case: Case = parity["cases"][name]
+    assert case.spark.error is not None
+    assert not (case.spark.silver_dir / "_counts.json").exists()
 
 
 @pytest.mark.parametrize("name", PARITY_CASES)
@@ -824,3 +844,4 @@ def test_default_repairs_path_sits_beside_quarantine_where_counts_skip_it() -> N
     )
     assert list(args) == [f"--{a}" for a in artifacts.JOB_ARGUMENTS]
     assert args["--repairs_path"] == "s3://b/quarantine/_staging/k/_repairs/"
+    assert args["--counts_path"] == "s3://b/silver/_versions/sales/k/_counts.json"

@@ -3,15 +3,16 @@
 The real `sales_medallion` DAG runs on the aws backend against moto in server mode, as in
 tests/integration/test_aws_backend.py, three times on the same logical date:
 
-1. faulted run 1: the bronze CopyObject (upload_bronze copies the object extract_source landed)
-   answers 503 SlowDown then 500 InternalError twice (every attempt of the first try fails; the
-   retry finds no object and writes it), an artifact PutObject
+1. faulted run 1: the bronze PutObject (upload_bronze uploads its checked copy of the object
+   extract_source landed) answers 503 SlowDown then 500 InternalError twice (every attempt of the
+   first try fails; the retry finds no object and writes it), an artifact PutObject
    answers 500 once (botocore's retry absorbs it), and every Glue run ends FAILED or TIMEOUT
    after writing part of its output: the run fails at run_bronze_to_silver after its three tries;
-2. faulted run 2: the Glue artifacts' HeadObject answers 503 on every attempt (first try fails),
-   the first Glue run ends TIMEOUT after a partial write and the retry's run succeeds, the
-   quality gate's GetObject of silver answers 503 on every attempt (first try fails) and of
-   quarantine 500 once (absorbed), a data-docs PutObject answers 503 once and a Glue GetTable
+2. faulted run 2: the landing GetObject of upload_bronze answers 500 once (absorbed), the Glue
+   artifacts' HeadObject answers 503 on every attempt (first try fails), the first Glue run ends
+   TIMEOUT after a partial write and the retry's run succeeds, the quality gate's GetObject of the
+   Glue run's counts (beside silver) answers 503 on every attempt (first try fails), a data-docs
+   PutObject answers 503 once and a Glue GetTable
    ThrottlingException once (both absorbed), the quarantine CopyObject of publish answers 500 on
    every attempt (first try fails before the table moves), and the Athena view v_monthly_revenue
    FAILS on every try: the run fails at publish_gold;
@@ -173,8 +174,8 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
 
         fates = GlueFates(aws_, ["FAILED", "TIMEOUT", "FAILED"])
         aws_.faults.arm(
-            Fault("CopyObject", BRONZE, 503, times=1),
-            Fault("CopyObject", BRONZE, 500, times=2),
+            Fault("PutObject", BRONZE, 503, times=1),
+            Fault("PutObject", BRONZE, 500, times=2),
             Fault("PutObject", "artifacts/glue/", 500, times=1),
         )
         out["f1"] = _run(airflow_home, aws_, tmp / "f1", fates, env)
@@ -186,9 +187,9 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
         fail_athena_queries(athena, "v_monthly_revenue", ATHENA_REASON)
         fates = GlueFates(aws_, ["TIMEOUT"])
         aws_.faults.arm(
+            Fault("GetObject", "landing/", 500, times=1),
             Fault("HeadObject", "artifacts/glue/", 503, times=ATTEMPTS),
             Fault("GetObject", "silver/_versions/", 503, times=ATTEMPTS),
-            Fault("GetObject", "quarantine/_staging/", 500, times=1),
             Fault("PutObject", "reports/quality/", 503, times=1),
             Fault("CopyObject", "quarantine/sales/", 500, times=ATTEMPTS),
             Fault("AWSGlue.GetTable", "", 400, times=1),
@@ -265,7 +266,7 @@ def test_s3_throttling_and_5xx_once_are_absorbed_by_botocores_retry(runs: dict) 
     requests = runs["requests"]
     absorbed = {
         ("f1", "PutObject", "artifacts/glue/"): "upload_glue_artifacts",
-        ("f2", "GetObject", "quarantine/_staging/"): "validate_silver",
+        ("f2", "GetObject", "landing/"): "upload_bronze",
         ("f2", "PutObject", "reports/quality/"): "validate_silver",
     }
     for (run, operation, prefix), task in absorbed.items():
@@ -292,16 +293,16 @@ def test_persistent_s3_errors_fail_the_try_clearly_and_leave_no_partial_object(r
     """Errors on all the SDK's attempts of a call: the try fails naming the object and the error."""
     f1, f2, requests = runs["f1"], runs["f2"], runs["requests"]
     assert f1["tasks"][("upload_bronze", -1)] == ("success", 2)
-    bronze_copies = [r for r in requests if r.operation == "CopyObject" and r.key.startswith(BRONZE)]
-    assert [r.status for r in bronze_copies] == [503, 500, 500, 200], "3 errors fail try 1; try 2 writes"
-    (key,) = {r.key for r in bronze_copies}
+    bronze_puts = [r for r in requests if r.operation == "PutObject" and r.key.startswith(BRONZE)]
+    assert [r.status for r in bronze_puts] == [503, 500, 500, 200], "3 errors fail try 1; try 2 writes"
+    (key,) = {r.key for r in bronze_puts}
     # Try 2 first looked for the object: the failed copy left nothing visible to reuse.
     heads = [r for r in requests if r.operation == "HeadObject" and r.key == key]
     assert [r.status for r in heads[:2]] == [404, 404], heads[:2]
     internal = "We encountered an internal error. Please try again."
     expected = re.compile(
-        rf"copy of s3://{BUCKET}/landing/[^ ]+/{re.escape(key.rsplit('/', 1)[1])} to s3://{BUCKET}/{key}: "
-        f"AWS error InternalError on CopyObject: {re.escape(internal)}"
+        rf"upload of {re.escape(key.rsplit('/', 1)[1])} to s3://{BUCKET}/{key}: "
+        f"AWS error InternalError on PutObject: {re.escape(internal)}"
     )
     assert expected.search(f1["output"]), f1["output"][-3000:]
     assert f2["tasks"][("upload_glue_artifacts", -1)] == ("success", 2)
@@ -311,8 +312,8 @@ def test_persistent_s3_errors_fail_the_try_clearly_and_leave_no_partial_object(r
     artifact = (
         f"s3://{BUCKET}/artifacts/glue/bronze_to_silver.py: AWS error 503 on HeadObject: Service Unavailable"
     )
-    silver = re.compile(
-        rf"download of s3://{BUCKET}/silver/_versions/sales/[^ ]+/order_year=\d+/order_month=\d+/\S+: "
+    counts = re.compile(
+        rf"read of s3://{BUCKET}/silver/_versions/sales/[^ ]+/_counts.json: "
         "AWS error SlowDown on GetObject: Please reduce your request rate."
     )
     quarantine = re.compile(
@@ -321,7 +322,7 @@ def test_persistent_s3_errors_fail_the_try_clearly_and_leave_no_partial_object(r
         f"AWS error InternalError on CopyObject: {re.escape(internal)}"
     )
     assert any(artifact in m for m in messages), messages
-    assert any(silver.search(m) for m in messages), messages
+    assert any(counts.search(m) for m in messages), messages
     assert any(quarantine.search(m) for m in messages), messages
     # publish's failed try moved nothing: the table appeared only with its successful retry
     table_calls = [r for r in requests if r.operation in ("AWSGlue.CreateTable", "AWSGlue.UpdateTable")]
@@ -335,6 +336,7 @@ def test_rerun_after_the_faults_equals_the_undisturbed_run(runs: dict, undisturb
     assert got["bronze"] == undisturbed["bronze"]
     assert got["silver"] == undisturbed["silver"], "the live silver version: same files, same rows"
     assert got["quarantine"] == undisturbed["quarantine"]
+    assert got["repairs"] == undisturbed["repairs"] and got["repairs"]["rows"], "repairs published once"
     assert got["table"] == undisturbed["table"]
     assert got["catalog"] == undisturbed["catalog"]
     assert got["staging"] == undisturbed["staging"] == []
@@ -412,8 +414,8 @@ def test_persistent_upload_part_error_leaves_no_object_and_no_open_upload(
     runs: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A file above the multipart threshold: extract_source lands it with a multipart upload, and
-    upload_bronze copies it to bronze part by part (UploadPartCopy); a copy part failing on every
-    attempt aborts the copy (nothing in bronze, no open upload); a 503 once is retried."""
+    upload_bronze uploads its checked copy to bronze part by part (UploadPart); a part failing on
+    every attempt aborts the upload (nothing in bronze, no open upload); a 503 once is retried."""
     aws_ = runs["aws"]
     for key, value in aws_.airflow_env().items():
         monkeypatch.setenv(key, value)

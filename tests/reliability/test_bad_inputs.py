@@ -62,7 +62,7 @@ def test_latin1_bytes_past_the_sniffed_head_fail_in_duckdb_naming_the_file(tmp_p
     lines = [HEADER] + [good(i) for i in range(1, 600)] + [good(600, name="Caf\xe9 Chair")]
     path = write(tmp_path, ("\n".join(lines) + "\n").encode("latin-1"))
     from include.sales_analyzer.config import get_settings
-    from include.sales_analyzer.pipeline import run_bronze_to_silver
+    from include.sales_analyzer.local.silver import run_bronze_to_silver
 
     bronze = {"path": str(path), "lines": sv.count_lines(path)}
     with pytest.raises(InputFileError) as err:

@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include.sales_analyzer import pipeline
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.errors import QualityGateFailed
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
+from include.sales_analyzer.local import stages
 
 REPO = Path(__file__).resolve().parents[2]
 INGEST = "2026-01-15"
@@ -44,9 +44,9 @@ def silver_rows(data_dir: Path) -> list[tuple]:
 def run_silver_stage(data_dir: Path, source: Path, key: str) -> dict:
     """Bronze, silver and publish, the way the DAG chains them (without the GX gate)."""
     settings = settings_for(data_dir)
-    bronze = pipeline.upload_bronze({"path": str(source)}, INGEST, settings=settings)
-    result = pipeline.run_bronze_to_silver(bronze, INGEST, key, settings=settings)
-    pipeline.publish_silver(result)
+    bronze = stages.upload_bronze({"path": str(source)}, INGEST, settings=settings)
+    result = stages.run_bronze_to_silver(bronze, INGEST, key, settings=settings)
+    stages.publish_silver(result)
     return result
 
 
@@ -54,14 +54,14 @@ CHILD = """
 import sys, json
 from dataclasses import replace
 from pathlib import Path
-from include.sales_analyzer import pipeline
+from include.sales_analyzer.local import stages
 from include.sales_analyzer.config import get_settings
 data_dir, source, key = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 settings = replace(get_settings(), data_dir=data_dir, duckdb_threads=1)
-bronze = pipeline.upload_bronze({"path": source}, "2026-01-15", settings=settings)
+bronze = stages.upload_bronze({"path": source}, "2026-01-15", settings=settings)
 print("STARTED", flush=True)
-result = pipeline.run_bronze_to_silver(bronze, "2026-01-15", key, settings=settings)
-pipeline.publish_silver(result)
+result = stages.run_bronze_to_silver(bronze, "2026-01-15", key, settings=settings)
+stages.publish_silver(result)
 print("DONE", flush=True)
 """
 
@@ -144,11 +144,11 @@ PUBLISH_CHILD = """
 import sys
 from dataclasses import replace
 from pathlib import Path
-from include.sales_analyzer import pipeline
+from include.sales_analyzer.local import stages
 from include.sales_analyzer.config import get_settings
 settings = replace(get_settings(), data_dir=Path(sys.argv[1]))
 print("STARTED", flush=True)
-pipeline.publish_gold(sys.argv[2], settings=settings)
+stages.publish_gold(sys.argv[2], settings=settings)
 print("DONE", flush=True)
 """
 
@@ -164,7 +164,7 @@ def read_published(data_dir: Path) -> tuple[str, set[str], int]:
 @pytest.mark.parametrize("kill_after", [0.2, 0.8])
 def test_killed_during_gold_publish_readers_keep_previous_gold(tmp_path: Path, kill_after: float) -> None:
     make_warehouse(tmp_path, 1_000, "old")
-    pipeline.publish_gold("old", settings=settings_for(tmp_path))
+    stages.publish_gold("old", settings=settings_for(tmp_path))
     make_warehouse(tmp_path, 1_000_000, "new")
     child = start_child(PUBLISH_CHILD, str(tmp_path), "new")
     wait_started(child)
@@ -177,17 +177,17 @@ def test_killed_during_gold_publish_readers_keep_previous_gold(tmp_path: Path, k
     csvs = {p.name for p in (tmp_path / "gold").glob("*.csv")}
     assert csvs == {"fct_sales.csv", "yearly.csv", "monthly.csv"}
     # The rerun completes and publishes the new gold.
-    pipeline.publish_gold("new", settings=settings_for(tmp_path))
+    stages.publish_gold("new", settings=settings_for(tmp_path))
     assert read_published(tmp_path) == ("new", {"new"}, 1_000_000)
 
 
 def test_reader_holding_the_database_open_while_publishing(tmp_path: Path) -> None:
     make_warehouse(tmp_path, 10, "old")
-    pipeline.publish_gold("old", settings=settings_for(tmp_path))
+    stages.publish_gold("old", settings=settings_for(tmp_path))
     reader = duckdb.connect(str(tmp_path / "sales_analytics.duckdb"), read_only=True)
     try:
         make_warehouse(tmp_path, 20, "new")
-        pipeline.publish_gold("new", settings=settings_for(tmp_path))  # does not wait for the reader
+        stages.publish_gold("new", settings=settings_for(tmp_path))  # does not wait for the reader
         assert reader.execute("select run_key from _pipeline_refresh").fetchone()[0] == "old"
         assert reader.execute("select count(*) from monthly").fetchone()[0] == 10
     finally:
@@ -199,19 +199,19 @@ def test_task_retries_are_idempotent(tmp_path: Path) -> None:
     """Every local stage run twice (as Airflow retries do) gives the same outputs."""
     source = generate_sales_csv(tmp_path / "src.csv", rows=2_000, seed=5, damaged=True).path
     settings = settings_for(tmp_path / "data")
-    first = pipeline.upload_bronze({"path": str(source)}, INGEST, settings=settings)
-    again = pipeline.upload_bronze({"path": str(source)}, INGEST, settings=settings)
+    first = stages.upload_bronze({"path": str(source)}, INGEST, settings=settings)
+    again = stages.upload_bronze({"path": str(source)}, INGEST, settings=settings)
     assert (first["path"], first["sha256"], again["reused"]) == (again["path"], again["sha256"], True)
-    results = [pipeline.run_bronze_to_silver(first, INGEST, "retry", settings=settings) for _ in range(2)]
+    results = [stages.run_bronze_to_silver(first, INGEST, "retry", settings=settings) for _ in range(2)]
     assert results[0]["quarantine_by_reason"] == results[1]["quarantine_by_reason"]
     assert results[0]["silver_rows"] == results[1]["silver_rows"]
-    pipeline.publish_silver(results[1])
+    stages.publish_silver(results[1])
     rows = silver_rows(settings.data_dir)
-    pipeline.publish_silver(results[1])  # a retry after a successful publish
+    stages.publish_silver(results[1])  # a retry after a successful publish
     assert silver_rows(settings.data_dir) == rows
     make_warehouse(settings.data_dir, 5, "x")
-    one = pipeline.publish_gold("retry", settings=settings)
-    two = pipeline.publish_gold("retry", settings=settings)
+    one = stages.publish_gold("retry", settings=settings)
+    two = stages.publish_gold("retry", settings=settings)
     assert one["tables"] == two["tables"]
 
 
@@ -221,10 +221,10 @@ def test_failed_quality_gate_keeps_previous_silver_live(tmp_path: Path) -> None:
     run_silver_stage(tmp_path, good, "good")
     before = silver_rows(tmp_path)
     bad = generate_sales_csv(tmp_path / "bad.csv", rows=500, seed=2, damaged=True).path
-    bronze = pipeline.upload_bronze({"path": str(bad)}, INGEST, settings=settings)
-    result = pipeline.run_bronze_to_silver(bronze, INGEST, "bad", settings=settings)
+    bronze = stages.upload_bronze({"path": str(bad)}, INGEST, settings=settings)
+    result = stages.run_bronze_to_silver(bronze, INGEST, "bad", settings=settings)
     with pytest.raises(QualityGateFailed) as err:
-        pipeline.validate_silver(result, max_quarantine_fraction=0.001, settings=settings)
+        stages.validate_silver(result, max_quarantine_fraction=0.001, settings=settings)
     assert "expect_column_max_to_be_between on quarantine_fraction" in str(err.value)
     sv.discard_unpublished(result)  # the DAG's teardown
     assert silver_rows(tmp_path) == before

@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include.sales_analyzer import pipeline
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.bronze import ingest_local
 from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.errors import InputFileError, QualityGateFailed
+from include.sales_analyzer.local import stages
 from tests.conftest import run_dag_test
 from tests.silver_helpers import HEADER, good, run_silver
 
@@ -37,8 +37,8 @@ def settings_for(data_dir: Path):
 def silver_of(data_dir: Path, source: Path, key: str = "run") -> dict:
     """Bronze then silver through the pipeline's own stage functions."""
     settings = settings_for(data_dir)
-    bronze = pipeline.upload_bronze({"path": str(source)}, INGEST, settings=settings)
-    return pipeline.run_bronze_to_silver(bronze, INGEST, key, settings=settings)
+    bronze = stages.upload_bronze({"path": str(source)}, INGEST, settings=settings)
+    return stages.run_bronze_to_silver(bronze, INGEST, key, settings=settings)
 
 
 def rows_of(result: dict) -> list[tuple]:
@@ -244,7 +244,7 @@ def test_a_gate_over_zero_rows_fails_as_a_gate(tmp_path: Path, lines: list[str],
     result = silver_of(tmp_path, source)
     assert result["silver_rows"] == 0
     with pytest.raises(QualityGateFailed) as err:
-        pipeline.validate_silver(result, settings=settings_for(tmp_path))
+        stages.validate_silver(result, settings=settings_for(tmp_path))
     text = str(err.value)
     assert "0 rows in silver" in text and fraction in text
     assert "expect_table_row_count_to_be_between" in text
@@ -258,7 +258,7 @@ def test_losing_more_than_one_percent_fails_the_gate_naming_the_revenue(tmp_path
     source.write_text("\n".join(lines) + "\n")
     result = silver_of(tmp_path, source)
     with pytest.raises(QualityGateFailed) as err:
-        pipeline.validate_silver(result, settings=settings_for(tmp_path))
+        stages.validate_silver(result, settings=settings_for(tmp_path))
     text = str(err.value)
     # -1.25 + -2.25: the amounts of the two quarantined lines, as written above
     assert "2 of 100 record lines quarantined (2.00%, limit 1.00%), holding -$3.50 of sales" in text
@@ -269,7 +269,7 @@ def test_one_percent_passes_the_gate(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("\n".join(lines) + "\n")
     result = silver_of(tmp_path, source)
-    assert pipeline.validate_silver(result, settings=settings_for(tmp_path))["success"] is True
+    assert stages.validate_silver(result, settings=settings_for(tmp_path))["success"] is True
 
 
 # 6. Deterministic input failures are not retried.
@@ -326,7 +326,7 @@ def test_gold_csv_exports_neutralise_formulas_and_keep_each_marts_order(tmp_path
             "create table gold.regional_revenue as select * from (values "
             "('East', 10.0), ('West', 30.0), ('South', 20.0)) t(region, revenue)"
         )
-    pipeline.publish_gold("k", settings=settings)
+    stages.publish_gold("k", settings=settings)
     with open(settings.gold_dir / "top_products.csv", newline="") as fh:
         names = [r["product_name"] for r in csv.DictReader(fh)]
     assert names == ["'@SUM(A1)", '\'=HYPERLINK("http://x")', "'-2+3", "Plain chair"]

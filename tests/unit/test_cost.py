@@ -130,3 +130,13 @@ def test_rejects_unknown_configuration(kwargs: dict, message: str) -> None:
 def test_rejects_negative_sizes() -> None:
     with pytest.raises(ValueError, match="sizes must be >= 0"):
         cost.estimate_run_cost(-1, 0, 0, {})
+
+
+def test_the_model_assumes_the_settings_declared_defaults() -> None:
+    """Glue and dbt figures come from config.SETTINGS, so a changed default changes the model too."""
+    from include.sales_analyzer.config import get_settings
+
+    settings = get_settings({})
+    assert (settings.glue_workers, settings.glue_worker_type) == (cost.GLUE_WORKERS, cost.GLUE_WORKER_TYPE)
+    assert settings.glue_timeout_minutes == cost.GLUE_TIMEOUT_MINUTES
+    assert cost.DBT_ATHENA_THREADS == settings.athena_dbt_threads == 4

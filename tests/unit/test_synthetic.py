@@ -41,7 +41,7 @@ PRODUCT_CODES = {
     "TEC-MA": ("Technology", "Machines"),
     "TEC-PH": ("Technology", "Phones"),
 }
-# DATASET.md: rows of 9,800 whose ZIP code lost its leading 0 (4 digits), by state, and the
+# The real train.csv: rows of 9,800 whose ZIP code lost its leading 0 (4 digits), by state, and the
 # first three digits of that state's real ZIP codes.
 ZERO_ZIP_ROWS = {
     "Massachusetts": (135, range(10, 28)),
@@ -54,13 +54,13 @@ ZERO_ZIP_ROWS = {
 NO_ZIP_ROWS = 11  # Burlington, Vermont
 # Three customers of 793 have a lower-case second id letter; their rows are 43 of 9,800.
 ODD_CASE_CUSTOMERS, ODD_CASE_ROWS = 3, 43
-# A share of rows (a state's, the odd-case customers') may miss its DATASET.md count by this
+# A share of rows (a state's, the odd-case customers') may miss the real file's count by this
 # much. The generator allots places and customers to orders by quota, so a share misses only
 # by the parts of the two orders cut at its ends, half an order (1 to 14 lines, usually 1 or
 # 2) at most at each end: at most 6 seen over seeds 0-39. Drawing each order's place at random
 # would miss a 135-row share by about 20 rows (one standard deviation) and fail here.
 SHARE_TOLERANCE = 7
-# DATASET.md's patterns of the two columns whose quirks are checked on their own below.
+# The real file's patterns of the two columns whose quirks are checked on their own below.
 QUIRK_PATTERNS = {
     "customer_id": r"[A-Z][A-Za-z]-[0-9]{5}",
     "postal_code": r"[1-9][0-9]{4}|[1-9][0-9]{3}",
@@ -98,7 +98,7 @@ def _parses(text: str, fmt: str) -> bool:
 
 
 def _is_blank(line: str) -> bool:
-    """DATASET.md: an empty line, or one of nothing but commas, is not a record."""
+    """An empty line, or one of nothing but commas, is not a record (as in damaged copies)."""
     return set(line) <= {","}
 
 
@@ -459,7 +459,7 @@ def test_injected_lines_hold_their_quirks(
 def test_only_injected_lines_are_not_records_or_break_the_contract(
     damaged: tuple[GeneratedFile, list[str]], contract: Contract
 ) -> None:
-    """Classify every line by DATASET.md's rules; the generator's account must agree."""
+    """Classify every line by the rules below; the generator's account must agree."""
     result, lines = damaged
     blank, broken, kept = set(), set(), set()
     seen: set[str] = set()

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from include.sales_analyzer.local.layout import Layout
+
 QUARANTINE_COLUMNS = [
     "source_line",
     "reason",
@@ -31,12 +33,12 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def latest_run(data_dir: Path) -> dict[str, Any] | None:
     """run_report.json: the report of the latest run that finished."""
-    return read_json(data_dir / "run_report.json")
+    return read_json(Layout.at(data_dir).run_report)
 
 
 def quality_report(data_dir: Path) -> dict[str, Any] | None:
     """quality_report.json: the latest quality gate, every expectation with kwargs and samples."""
-    return read_json(data_dir / "quality_report.json")
+    return read_json(Layout.at(data_dir).quality_report)
 
 
 def layer_rows(report: dict[str, Any]) -> pd.DataFrame:
@@ -92,7 +94,7 @@ def expectations(report: dict[str, Any]) -> pd.DataFrame:
 def run_history(data_dir: Path) -> pd.DataFrame:
     """One row per report under runs/, newest first."""
     records = []
-    for path in (data_dir / "runs").glob("*.json"):
+    for path in Layout.at(data_dir).runs_dir.glob("*.json"):
         report = read_json(path) or {}
         rows, law = report.get("rows") or {}, report.get("conservation") or {}
         records.append(
@@ -127,7 +129,7 @@ def run_history(data_dir: Path) -> pd.DataFrame:
 
 def pipeline_log(data_dir: Path) -> tuple[pd.DataFrame, list[int]]:
     """etl_pipeline.log as rows, newest first, and the numbers of lines that are not JSON objects."""
-    path = data_dir / "etl_pipeline.log"
+    path = Layout.at(data_dir).history_log
     records, bad = [], []
     if path.exists():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -150,7 +152,7 @@ def pipeline_log(data_dir: Path) -> tuple[pd.DataFrame, list[int]]:
 
 def quarantine_partitions(data_dir: Path) -> dict[str, Path]:
     """Quarantine files by ingest date, newest first."""
-    root = data_dir / "lake" / "quarantine" / "sales"
+    root = Layout.at(data_dir).quarantine_root
     found = {
         p.parent.name.removeprefix("ingest_date="): p for p in root.glob("ingest_date=*/quarantine.parquet")
     }

@@ -188,6 +188,19 @@ def quarantine(path: str, mtime_ns: int) -> pd.DataFrame:
     return reports.read_quarantine(Path(path))
 
 
+def card_columns(count: int, per_row: int = 3) -> list[Any]:
+    """`count` columns for metric cards, at most `per_row` to a row (the last row left-aligned).
+
+    A metric's value is one line, cut with an ellipsis when its card is too narrow: at a
+    1280-pixel window, cards four or five to a row cut a full data set's revenue
+    ("$2,261,537" shown as "$2,143,..."); three to a row hold "$2,261,536.78".
+    """
+    columns: list[Any] = []
+    for start in range(0, count, per_row):
+        columns += st.columns(per_row)[: min(per_row, count - start)]
+    return columns
+
+
 def chart(spec: alt.Chart, height: int = 300) -> None:
     """An Altair chart across the container, `height` pixels tall.
 

@@ -32,9 +32,7 @@ figures = [
     ("Order lines", int(now["order_lines"]), int(before["order_lines"]), ui.count),
 ]
 comparison = f"vs previous {previous.days} days"
-# Three cards a row: five in one row cut revenue to "$2,143,..." at a 1440-pixel window.
-columns = [c for row in (figures[:3], figures[3:]) for c in st.columns(3)[: len(row)]]
-for column, (label, current, earlier, fmt) in zip(columns, figures, strict=True):
+for column, (label, current, earlier, fmt) in zip(ui.card_columns(len(figures)), figures, strict=True):
     growth = ui.change(current, earlier)
     column.metric(
         label,

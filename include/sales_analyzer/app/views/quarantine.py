@@ -51,7 +51,8 @@ if frame.empty:
     st.stop()
 
 counts = reports.reason_counts(frame)
-first, second, third, fourth = st.columns(4)
+# Two to a row: the revenue held is a money figure with cents.
+first, second, third, fourth = ui.card_columns(4, per_row=2)
 first.metric("Quarantined lines", ui.count(len(frame)), border=True)
 held = frame["revenue"].dropna()
 fourth.metric(

@@ -23,7 +23,7 @@ figures = [
     ("Quarantined lines", rows.get("quarantine")),
     ("Header and blank lines", rows.get("non_record_lines")),
 ]
-columns = st.columns(len(figures) + 1)
+columns = ui.card_columns(len(figures) + 1)
 for column, (label, value) in zip(columns, figures, strict=False):
     column.metric(label, "n/a" if value is None else ui.count(value), border=True)
 columns[-1].metric(

@@ -1,0 +1,1 @@
+"""The local backend: the pipeline's stages on the file system with DuckDB."""
