@@ -18,8 +18,8 @@ The Smart Sales Analyzer medallion pipeline over Superstore sales records.
 With `PIPELINE_BACKEND=aws` the same stages run on AWS (`include/sales_analyzer/aws/`):
 bronze in S3, the Glue job `run_bronze_to_silver` (after `upload_glue_artifacts`), the same Great
 Expectations suite on the Parquet it wrote, `publish_silver` pointing the Glue table at the
-validated version, `catalog_silver` by table definition or crawler (`SALES_CATALOG_MODE`), gold by
-dbt-athena, `publish_gold` as Athena views for BI, and the run report in S3.
+validated version, `catalog_silver` by table definition or crawler (`SALES_CATALOG_MODE`), gold and its BI
+views (dbt views) by dbt-athena, `publish_gold` naming the BI views, and the run report in S3.
 
 Params choose the source (`synthetic`, `kaggle`, `file`), its size and seed. Logic lives in
 `include/sales_analyzer` (the stages in `local/` and `aws/`); this file only wires them, along
@@ -212,6 +212,11 @@ def aws_stages() -> None:
     def define_silver_table() -> dict:
         return catalog.define_silver_table()
 
+    @task(task_id="publish_gold", outlets=[GOLD])
+    def name_bi_views() -> dict:
+        """The BI views dbt-athena built in gold (build_gold's view tasks), from the manifest."""
+        return gold.publish_gold()
+
     @task(task_id="write_run_report")
     def write_run_report_to_s3(
         extracted: dict,
@@ -219,7 +224,7 @@ def aws_stages() -> None:
         run: dict,
         quality: dict,
         glue_run_id: str,
-        view_query_ids: list,
+        published_gold: dict,
         params: dict | None = None,
     ) -> str:
         stages = {"extract": extracted, "bronze": bronze_object, "quality": quality}
@@ -229,7 +234,7 @@ def aws_stages() -> None:
             params=dict(params),
             stages=stages,
             glue_run_id=glue_run_id,
-            view_query_ids=list(view_query_ids),
+            gold=published_gold,
         )
         return written["report"]
 
@@ -248,10 +253,10 @@ def aws_stages() -> None:
         catalog_silver = define_silver_table()
     # gold
     build_gold = gold_task_group(settings)
-    views = gold.athena_views_operator(settings, outlets=[GOLD])
-    run_report = write_run_report_to_s3(extracted, landed_bronze, run, quality, glue_run.output, views.output)
+    gold_views = name_bi_views()
+    run_report = write_run_report_to_s3(extracted, landed_bronze, run, quality, glue_run.output, gold_views)
     chain(glue_run, quality, published, cleanup)
-    chain(published, catalog_silver, build_gold, views, run_report)
+    chain(published, catalog_silver, build_gold, gold_views, run_report)
 
 
 sales_medallion()

@@ -8,7 +8,6 @@ ever succeed. Running in the test process, it can be extended where the tests ne
   (the Glue script's twin: the parity test holds their rows identical) on the bronze object
   named by the run's --bronze_path and writes --silver_path / --quarantine_path, or ends the
   run FAILED / TIMEOUT with an error message, as a test asks.
-- fail_athena_queries makes Athena queries that match fail with a reason.
 - throttle_glue_job_runs makes GetJobRun of a job answer ThrottlingException.
 - crawls_finish / crawler_metrics make crawls complete and answer GetCrawlerMetrics.
 - AthenaPlayer plays Athena's engine: statements run on DuckDB over the lake in moto's S3, so
@@ -499,31 +498,6 @@ def throttle_glue_job_runs(monkeypatch: pytest.MonkeyPatch, job_names: set[str])
         return original(self)
 
     monkeypatch.setattr(GlueResponse, "get_job_run", get_job_run)
-
-
-def fail_athena_queries(monkeypatch: pytest.MonkeyPatch, marker: str, reason: str) -> None:
-    """Athena queries whose text holds `marker` end FAILED with `reason` as StateChangeReason."""
-    from moto.athena.models import Execution
-    from moto.athena.responses import AthenaResponse
-
-    original_init = Execution.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        if marker in self.query:
-            self._transitions = [("QUEUED", "RUNNING"), ("RUNNING", "FAILED")]
-
-    original_get = AthenaResponse.get_query_execution
-
-    def get_query_execution(self: Any) -> str:
-        out = json.loads(original_get(self))
-        status = out["QueryExecution"]["Status"]
-        if status["State"] == "FAILED":
-            status["StateChangeReason"] = reason
-        return json.dumps(out)
-
-    monkeypatch.setattr(Execution, "__init__", init)
-    monkeypatch.setattr(AthenaResponse, "get_query_execution", get_query_execution)
 
 
 def crawls_finish(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -181,7 +181,6 @@ def report_counts(report: dict[str, Any]) -> dict[str, Any]:
         "expectations": report["quality"]["expectations"],
         "bronze": {k: report["bronze"][k] for k in ("key", "sha256", "bytes", "lines")},
         "glue_state": report["glue"]["state"],
-        "athena_states": sorted(q["state"] for q in report["athena"]["queries"]),
         # silver and the quality report are this run's own (their keys hold the run key)
         "outputs": {k: v for k, v in report["outputs"].items() if k not in ("silver", "quality_report")},
     }

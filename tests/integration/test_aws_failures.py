@@ -1,11 +1,12 @@
-"""How the aws backend fails: Glue runs that end FAILED or TIMEOUT, an Athena query that fails,
-throttling, a retry while the Glue run is still going, and what the logs may never show; and
-catalog_silver's crawler mode, which needs the same emulator help.
+"""How the aws backend fails: Glue runs that end FAILED or TIMEOUT, throttling, a retry while the
+Glue run is still going, and what the logs may never show; and catalog_silver's crawler mode,
+which needs the same emulator help. (Gold's Athena statements are dbt-athena's, in the Cosmos
+tasks: test_aws_backend.py runs them.)
 
 One small DAG made of the backend's own operator factories (include/sales_analyzer/aws/) runs
-under a real `airflow dags test` against moto in server mode. moto's job runs and queries only
-ever succeed, so the test's emulator (aws_emulator.py) ends them as each scenario needs, at the
-AWS boundary: GetJobRun / GetQueryExecution answer what Glue and Athena would.
+under a real `airflow dags test` against moto in server mode. moto's job runs only ever
+succeed, so the test's emulator (aws_emulator.py) ends them as each scenario needs, at the
+AWS boundary: GetJobRun answers what Glue would.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from tests.integration.aws_emulator import (
     MotoAws,
     crawls_finish,
     default_names,
-    fail_athena_queries,
     glue_error_messages,
     job_runs,
     throttle_glue_job_runs,
@@ -41,7 +41,6 @@ FAILED_JOB, TIMEOUT_JOB = "sales-job-failed", "sales-job-timeout"
 THROTTLED_JOB, RESUMED_JOB = "sales-job-throttled", "sales-job-resumed"
 GLUE_ERROR = "ValueError: s3://lake/bronze/x.csv, line 1: required column 'Row ID' is missing from the header"
 TIMEOUT_ERROR = "Job run timed out after 30 minutes"
-ATHENA_REASON = "COLUMN_NOT_FOUND: line 14:5: Column 'rows' cannot be resolved"
 
 DAG_FILE = '''
 """Failure scenarios of the aws backend, built from its own operator factories."""
@@ -55,7 +54,7 @@ import pendulum
 from airflow.sdk import dag
 
 from include.sales_analyzer import aws
-from include.sales_analyzer.config import SQL_DIR, get_settings
+from include.sales_analyzer.config import get_settings
 
 settings = get_settings()
 ARGS = {
@@ -77,7 +76,6 @@ def job(name: str, **changes):
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    template_searchpath=[str(SQL_DIR)],
     default_args={"owner": "tests", "retries": 0},
 )
 def aws_failures():
@@ -96,7 +94,6 @@ def aws_failures():
         retry_delay=timedelta(seconds=0),
         execution_timeout=timedelta(seconds=8),
     )
-    aws.athena_views_operator(settings, task_id="create_views")
     aws.crawler_operator(settings)  # catalog_silver when SALES_CATALOG_MODE=crawler
 
 
@@ -127,7 +124,6 @@ def failures(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         aws_.create_stack(default_names())
         glue_error_messages(monkeypatch)
         throttle_glue_job_runs(monkeypatch, {THROTTLED_JOB})
-        fail_athena_queries(monkeypatch, "v_monthly_revenue", ATHENA_REASON)
         listed = resumed_after_lookup(monkeypatch)
         crawls_finish(monkeypatch)  # moto's crawls never finish and it has no GetCrawlerMetrics
 
@@ -157,13 +153,6 @@ def failures(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
                     [DAG_ID],
                 )
             }
-        athena = aws_.client("athena")
-        queries = [
-            athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]
-            for q in athena.list_query_executions(WorkGroup=default_names()["athena_workgroup"])[
-                "QueryExecutionIds"
-            ]
-        ]
         runs = {job: job_runs(aws_, job) for job in (FAILED_JOB, TIMEOUT_JOB, THROTTLED_JOB, RESUMED_JOB)}
         glue = aws_.client("glue")
         crawler = glue.get_crawler(Name=default_names()["glue_crawler_name"])["Crawler"]
@@ -174,7 +163,6 @@ def failures(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
             "logs": logs,
             "states": states,
             "runs": runs,
-            "queries": queries,
             "crawls": crawls,
             "crawler": crawler,
         }
@@ -211,18 +199,6 @@ def test_throttling_names_the_run_and_the_aws_error(failures: dict) -> None:
         f"Glue job {THROTTLED_JOB} run {run['Id']}: AWS error ThrottlingException on GetJobRun: Rate exceeded"
     )
     assert expected in failures["output"], failure_message(failures["output"])
-
-
-def test_athena_failure_names_the_query_and_athenas_reason(failures: dict) -> None:
-    failed = [q for q in failures["queries"] if "v_monthly_revenue" in q["Query"]]
-    (query,) = failed
-    assert query["Status"]["State"] == "FAILED"
-    expected = (
-        f"Athena query {query['QueryExecutionId']} in workgroup sales_analytics ended FAILED: {ATHENA_REASON}"
-    )
-    assert expected in failures["output"], failure_message(failures["output"])
-    states = {i: s for (t, i), (s, _) in failures["states"].items() if t == "create_views"}
-    assert sorted(states.values()) == ["failed", "success", "success"], states
 
 
 def test_retry_resumes_the_running_glue_run_instead_of_starting_another(failures: dict) -> None:

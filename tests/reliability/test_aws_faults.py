@@ -14,17 +14,19 @@ tests/integration/test_aws_backend.py, three times on the same logical date:
    Glue run's counts (beside silver) answers 503 on every attempt (first try fails), a data-docs
    PutObject answers 503 once and a Glue GetTable
    ThrottlingException once (both absorbed), the quarantine CopyObject of publish answers 500 on
-   every attempt (first try fails before the table moves), and the Athena view v_monthly_revenue
-   FAILS on every try: the run fails at publish_gold;
+   every attempt (first try fails before the table moves), and, in the crawler catalog mode
+   (SALES_CATALOG_MODE=crawler), Glue refuses CreateCrawler (AccessDeniedException: the role may
+   not create the crawler) on every try: the run fails at catalog_silver, and no gold is built
+   or published;
 3. the rerun, with every fault removed: it must complete, and its outputs (bronze, the live
    silver version's rows, quarantine, the catalog, the run report's counts) must equal those of
    the undisturbed run, with nothing duplicated and nothing of the faulted runs left over.
 
 Faults are injected at the AWS boundary only: moto's HTTP answers (aws_emulator.FaultInjector,
-for requests made by Airflow's hooks) and its Glue runs and Athena queries (GlueWorker,
-fail_athena_queries). Nothing in the pipeline is patched. So that the retries do not each wait
-the DAG's 30 s retry_delay, an Airflow cluster policy (airflow_local_settings.task_policy, on the
-runs' PYTHONPATH) sets retry_delay to 1 s; the tries (retries=2) are the DAG's own.
+for requests made by Airflow's hooks) and its Glue runs (GlueWorker). Nothing in the pipeline is
+patched. So that the retries do not each wait the DAG's 30 s retry_delay, an Airflow cluster
+policy (airflow_local_settings.task_policy, on the runs' PYTHONPATH) sets retry_delay to 1 s; the
+tries (retries=2) are the DAG's own.
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ from tests.integration.aws_emulator import (
     GlueWorker,
     MotoAws,
     default_names,
-    fail_athena_queries,
     glue_error_messages,
     job_runs,
     write_partial_output,
@@ -69,7 +70,10 @@ BUCKET, JOB = NAMES["bucket"], NAMES["glue_job_name"]
 BRONZE = f"bronze/sales/ingest_date={DAY}/"
 GLUE_ERROR = "An error occurred while calling o112.parquet: Job aborted due to stage failure: lost executor 1"
 TIMEOUT_ERROR = "Job run timed out after 30 minutes"
-ATHENA_REASON = "INTERNAL_ERROR_QUERY_ENGINE: Amazon Athena experienced an internal error"
+DENIED = (
+    "User: smart-sales-analyzer-mwaa-execution is not authorized to perform: glue:CreateCrawler "
+    "because no identity-based policy allows the glue:CreateCrawler action"
+)
 # Attempts per AWS call (the tests' connection: botocore's standard retry mode, max_attempts 2 retries).
 ATTEMPTS = 3
 POLICY = '''
@@ -160,7 +164,7 @@ def _versions(aws_: MotoAws) -> list[str]:
 @pytest.fixture(scope="module")
 def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Faulted run 1, faulted run 2, then the rerun, in one emulated account."""
-    monkeypatch, athena = pytest.MonkeyPatch(), pytest.MonkeyPatch()
+    monkeypatch = pytest.MonkeyPatch()
     aws_ = MotoAws().start()
     tmp = tmp_path_factory.mktemp("aws_faults")
     policy = tmp / "policy"
@@ -184,7 +188,6 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
         out["f1"]["partial"] = list(fates.partial)
         out["f1"]["glue_runs"] = job_runs(aws_, JOB)
 
-        fail_athena_queries(athena, "v_monthly_revenue", ATHENA_REASON)
         fates = GlueFates(aws_, ["TIMEOUT"])
         aws_.faults.arm(
             Fault("GetObject", "landing/", 500, times=1),
@@ -193,8 +196,10 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
             Fault("PutObject", "reports/quality/", 503, times=1),
             Fault("CopyObject", "quarantine/sales/", 500, times=ATTEMPTS),
             Fault("AWSGlue.GetTable", "", 400, times=1),
+            # not retryable: each try of catalog_silver fails on its first call
+            Fault("AWSGlue.CreateCrawler", "", 400, 10**6, "AccessDeniedException", DENIED),
         )
-        out["f2"] = _run(airflow_home, aws_, tmp / "f2", fates, env)
+        out["f2"] = _run(airflow_home, aws_, tmp / "f2", fates, {**env, "SALES_CATALOG_MODE": "crawler"})
         out["f2"]["faults"] = list(aws_.faults.faults)
         out["f2"]["live"], out["f2"]["versions"] = _live_key(aws_), _versions(aws_)
         out["f2"]["staging"] = _keys(aws_, "quarantine/_staging/")
@@ -204,7 +209,6 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
         out["f2"]["quarantine"] = parquet_under(
             aws_.client("s3"), BUCKET, f"quarantine/sales/ingest_date={DAY}/", hive=False
         )
-        athena.undo()
         aws_.faults.arm()
 
         out["rerun"] = _run(airflow_home, aws_, tmp / "rerun", None, env)
@@ -214,7 +218,6 @@ def runs(undisturbed: dict, airflow_home: Path, tmp_path_factory: pytest.TempPat
         out["requests"] = list(aws_.faults.requests)
         yield out
     finally:
-        athena.undo()
         monkeypatch.undo()
         aws_.stop()
 
@@ -224,7 +227,10 @@ def test_faulted_runs_fail_where_the_faults_hit(runs: dict) -> None:
     assert f1["state"] == "failed" and f2["state"] == "failed", (f1["output"][-3000:], f2["output"][-3000:])
     assert f1["tasks"][("run_bronze_to_silver", -1)] == ("failed", 3)
     assert f1["tasks"][("validate_silver", -1)][0] == "upstream_failed"
-    assert f2["tasks"][("publish_gold", 1)] == ("failed", 3)
+    assert f2["tasks"][("catalog_silver", -1)] == ("failed", 3)
+    gold = {t: s for (t, _), (s, _) in f2["tasks"].items() if t.startswith("build_gold.")}
+    assert gold and set(gold.values()) == {"upstream_failed"}, gold
+    assert f2["tasks"][("publish_gold", -1)][0] == "upstream_failed"
     assert f2["tasks"][("write_run_report", -1)][0] == "upstream_failed"
     assert not f1["worker_errors"] and not f2["worker_errors"]
 
@@ -243,12 +249,15 @@ def test_glue_runs_that_end_failed_or_timeout_name_the_run_and_glues_error(runs:
     assert runs["f2"]["tasks"][("run_bronze_to_silver", -1)] == ("success", 2)
 
 
-def test_athena_query_that_fails_names_the_query_and_athenas_reason(runs: dict) -> None:
-    output = runs["f2"]["output"]
-    assert output.count(f"ended FAILED: {ATHENA_REASON}") >= 3, "each of the three tries names it"
-    assert "in workgroup sales_analytics ended FAILED" in output
-    others = {runs["f2"]["tasks"][("publish_gold", i)] for i in (0, 2)}
-    assert others == {("success", 1)}
+def test_catalog_that_cannot_be_written_names_the_permission_and_publishes_no_gold(runs: dict) -> None:
+    """Each try of catalog_silver fails naming the Glue call and the permission it lacks; silver,
+    published before it, stays live; gold is neither built nor published, no report is written
+    (test_faulted_runs_fail_where_the_faults_hit)."""
+    f2, aws_ = runs["f2"], runs["aws"]
+    expected = "An error occurred (AccessDeniedException) when calling the CreateCrawler operation: " + DENIED
+    assert f2["output"].count(expected) >= 3, "each of the three tries names it"
+    assert len(aws_.faults.injected("AWSGlue.CreateCrawler")) == 3
+    assert f2["live"] is not None and f2["versions"] == [f2["live"]]
 
 
 def _position(requests: list, request: Any) -> int:

@@ -1,4 +1,4 @@
-"""The aws backend: S3 bronze, the Glue silver job, the quality gate, the Glue catalog and Athena views.
+"""The aws backend: S3 bronze, the Glue silver job, the quality gate, the Glue catalog, gold's BI views.
 
 One module per stage (layout, bronze, silver, quality, catalog, gold, report), the operator classes
 apart (operators), and the S3 helpers they share (clients). Stage functions are called by the DAG's
@@ -28,27 +28,18 @@ from include.sales_analyzer.aws.clients import (
     mask_aws_identity,
     sync_file,
 )
-from include.sales_analyzer.aws.gold import (
-    ATHENA_SQL_DIR,
-    BI_VIEWS,
-    athena_views_operator,
-    render_view_sql,
-    view_sql_files,
-)
+from include.sales_analyzer.aws.gold import bi_views, publish_gold
 from include.sales_analyzer.aws.layout import Layout, check_settings
-from include.sales_analyzer.aws.operators import SalesAthenaOperator, SalesGlueJobOperator
+from include.sales_analyzer.aws.operators import SalesGlueJobOperator
 from include.sales_analyzer.aws.quality import validate_silver
 from include.sales_analyzer.aws.report import write_run_report
 from include.sales_analyzer.aws.silver import glue_job_definition, glue_job_operator, upload_glue_artifacts
 
 __all__ = [
-    "ATHENA_SQL_DIR",
-    "BI_VIEWS",
     "AwsStepFailed",
     "Layout",
-    "SalesAthenaOperator",
     "SalesGlueJobOperator",
-    "athena_views_operator",
+    "bi_views",
     "check_settings",
     "crawler_definition",
     "crawler_operator",
@@ -64,13 +55,12 @@ __all__ = [
     "mask_aws_identity",
     "partition_ranges",
     "prune_versions",
+    "publish_gold",
     "publish_silver",
-    "render_view_sql",
     "silver_table_input",
     "sync_file",
     "upload_bronze",
     "upload_glue_artifacts",
     "validate_silver",
-    "view_sql_files",
     "write_run_report",
 ]

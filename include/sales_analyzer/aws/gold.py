@@ -1,44 +1,45 @@
-"""aws gold: the BI views over the gold marts, one Athena statement each, in the gold database."""
+"""aws gold: publish_gold names the BI views dbt-athena built in the gold database.
+
+The marts and the BI views (include/dbt/sales_analytics/models/bi/, materialized as views) are
+built by the Cosmos build_gold tasks with dbt-athena; publish_gold makes no AWS call. It lists the
+BI views from the manifest Cosmos renders, for the run report, and carries the gold asset.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from pathlib import Path
 from typing import Any
 
-from include.sales_analyzer.aws.clients import mask_before_execute
-from include.sales_analyzer.aws.operators import SalesAthenaOperator
-from include.sales_analyzer.config import SQL_DIR, Settings
+from include.sales_analyzer.config import Settings, get_settings
+from include.sales_analyzer.dbt_project import MANIFEST
+from include.sales_analyzer.errors import PipelineError
+from include.sales_analyzer.report import finish_stage
 
-# BI views over the gold marts, one Athena statement each: include/sales_analyzer/sql/athena/<name>.sql
-BI_VIEWS = ("v_sales_enriched", "v_monthly_revenue", "v_segment_share")
-ATHENA_SQL_DIR = SQL_DIR / "athena"
-
-
-def view_sql_files() -> list[str]:
-    """The BI views' SQL files, relative to the DAG's template search path."""
-    return [f"athena/{name}.sql" for name in BI_VIEWS]
+log = logging.getLogger(__name__)
+BI_FOLDER = "bi"  # models/bi/ of the dbt project
 
 
-def render_view_sql(name: str, gold_database: str) -> str:
-    """One view's statement as the AthenaOperator renders it (for tests and previews)."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+def bi_views(manifest: Path = MANIFEST) -> list[str]:
+    """The BI views' names: the models under models/bi/ that dbt materializes as views."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    return sorted(
+        n["name"]
+        for n in nodes
+        if n["resource_type"] == "model"
+        and n["config"].get("materialized") == "view"
+        and n["fqn"][1:2] == [BI_FOLDER]
+    )
 
-    env = Environment(loader=FileSystemLoader(str(SQL_DIR)), undefined=StrictUndefined, autoescape=False)
-    return env.get_template(f"athena/{name}.sql").render(params={"gold_database": gold_database})
 
-
-def athena_views_operator(settings: Settings, task_id: str = "publish_gold", **kwargs: Any) -> Any:
-    """publish_gold: one Athena statement per BI view, in the gold database, in the workgroup.
-
-    The workgroup (from the stack) enforces the results location and the bytes-scanned limit.
-    """
-    return SalesAthenaOperator.partial(
-        task_id=task_id,
-        database=settings.gold_database,
-        workgroup=settings.athena_workgroup,
-        sleep_time=settings.aws_poll_seconds,
-        deferrable=settings.aws_deferrable,
-        aws_conn_id=settings.aws_conn_id,
-        params={"gold_database": settings.gold_database},
-        pre_execute=mask_before_execute,
-        **kwargs,
-    ).expand(query=view_sql_files())
+def publish_gold(settings: Settings | None = None, manifest: Path = MANIFEST) -> dict[str, Any]:
+    """publish_gold: the gold database and the BI views in it (database.view), from the manifest."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    views = [f"{settings.gold_database}.{name}" for name in bi_views(manifest)]
+    if not views:
+        raise PipelineError(f"no BI views (models/{BI_FOLDER}/) in {manifest}: rebuild it, `make manifest`")
+    log.info("gold published: %s", ", ".join(views))
+    return finish_stage({"database": settings.gold_database, "bi_views": views}, started)

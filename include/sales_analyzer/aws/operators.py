@@ -1,11 +1,10 @@
-"""The aws backend's operators: the amazon provider's, with failures that name the run and the AWS error."""
+"""The aws backend's operator: the provider's GlueJobOperator, failures naming the run and the AWS error."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
 from include.sales_analyzer.aws.clients import AwsStepFailed, client_error
@@ -47,36 +46,4 @@ class SalesGlueJobOperator(GlueJobOperator):
                 log.warning("could not read %s: %s", what, client_error(lookup) or lookup)
         if state:
             return AwsStepFailed(f"{what} ended {state}: {message or exc}")
-        return AwsStepFailed(f"{what}: {exc}")
-
-
-class SalesAthenaOperator(AthenaOperator):
-    """AthenaOperator whose failures name the query id, its state and Athena's reason."""
-
-    def execute(self, context: Any) -> str | None:
-        """Submit the statement and wait for it."""
-        try:
-            return super().execute(context)
-        except Exception as exc:
-            raise self._failure(exc, self.query_execution_id) from exc
-
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> str:
-        """Resume after deferral."""
-        try:
-            return super().execute_complete(context, event)
-        except Exception as exc:
-            raise self._failure(exc, (event or {}).get("value")) from exc
-
-    def _failure(self, exc: Exception, query_id: str | None) -> AwsStepFailed:
-        what = f"Athena query {query_id or '(not submitted)'} in workgroup {self.workgroup}"
-        aws_error = client_error(exc)
-        if aws_error:
-            return AwsStepFailed(f"{what}: AWS error {aws_error}")
-        if query_id:
-            try:
-                status = self.hook.get_query_info(query_id)["QueryExecution"]["Status"]
-                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage")
-                return AwsStepFailed(f"{what} ended {status.get('State')}: {reason or exc}")
-            except Exception as lookup:  # the original error is what matters
-                log.warning("could not read %s: %s", what, client_error(lookup) or lookup)
         return AwsStepFailed(f"{what}: {exc}")

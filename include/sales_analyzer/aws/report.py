@@ -1,13 +1,11 @@
-"""aws report: the run report in the lake bucket, with the Glue run's and Athena statements' costs."""
+"""aws report: the run report in the lake bucket, with the Glue run and its cost."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from include.sales_analyzer.aws.clients import mask_aws_identity, put_json, s3_client
-from include.sales_analyzer.aws.gold import BI_VIEWS
 from include.sales_analyzer.aws.layout import Layout
 from include.sales_analyzer.config import Settings, get_settings
 from include.sales_analyzer.contract import load_contract
@@ -42,23 +40,6 @@ def _glue_run(settings: Settings, run_id: str | None) -> dict[str, Any]:
     }
 
 
-def _athena_queries(settings: Settings, query_ids: Iterable[str]) -> dict[str, Any]:
-    from airflow.providers.amazon.aws.hooks.athena import AthenaHook
-
-    from include.sales_analyzer import cost
-
-    hook = AthenaHook(aws_conn_id=settings.aws_conn_id, log_query=False)
-    queries, scanned, usd = [], 0, 0.0
-    for qid in query_ids:
-        info = hook.get_query_info(qid)["QueryExecution"]
-        bytes_scanned = int(info.get("Statistics", {}).get("DataScannedInBytes") or 0)
-        scanned += bytes_scanned
-        if info.get("StatementType") != "DDL":  # DDL statements are not billed
-            usd += max(bytes_scanned, cost.ATHENA_MIN_BYTES_PER_QUERY) / cost.TB * cost.ATHENA_USD_PER_TB
-        queries.append({"query_id": qid, "state": info["Status"]["State"], "bytes_scanned": bytes_scanned})
-    return {"workgroup": settings.athena_workgroup, "queries": queries, "bytes_scanned": scanned, "usd": usd}
-
-
 def write_run_report(
     run_context: RunContext,
     *,
@@ -66,14 +47,14 @@ def write_run_report(
     params: dict[str, Any],
     stages: dict[str, dict[str, Any]],
     glue_run_id: str | None,
-    view_query_ids: Iterable[str],
+    gold: dict[str, Any],
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Write reports/runs/<key>.json and reports/run_report.json (latest) to the lake bucket.
 
     The sections are report.build_run_report's, as locally; the silver counts are the Glue
-    job's (carried by the quality stage with the conservation it checked), and the aws-only
-    sections are the Glue run and the BI views' Athena statements with their costs.
+    job's (carried by the quality stage with the conservation it checked), the BI views are
+    publish_gold's (`gold`), and the aws-only section is the Glue run with its cost.
     """
     from include.sales_analyzer import cost
 
@@ -83,7 +64,6 @@ def write_run_report(
     quality = stages.get("quality", {})
     counts = quality.get("counts", {})
     glue = _glue_run(settings, glue_run_id)
-    athena = _athena_queries(settings, [q for q in view_query_ids if q])
     timings = stage_timings(stages)
     estimate = cost.estimate_run_cost(
         stages.get("bronze", {}).get("bytes") or 0,
@@ -104,7 +84,7 @@ def write_run_report(
         "repairs": lay.uri(lay.repairs_dir(run["ingest_date"])),
         "quality_report": quality.get("report"),
         "gold_database": settings.gold_database,
-        "bi_views": [f"{settings.gold_database}.{v}" for v in BI_VIEWS],
+        "bi_views": list(gold["bi_views"]),
     }
     report = build_run_report(
         run_context,
@@ -114,10 +94,10 @@ def write_run_report(
         counts=counts,
         quality=quality,
         outputs=outputs,
-        # Measured: this run's Glue job and view statements at list prices. Modelled: the whole
-        # run (gold-build queries, S3, MWAA share) by include/sales_analyzer/cost.py.
-        cost={"glue_job": glue.get("usd"), "athena_views": round(athena["usd"], 6), "estimate": estimate},
-        extra={"glue": glue, "athena": {k: v for k, v in athena.items() if k != "usd"}},
+        # Measured: this run's Glue job at list prices. Modelled: the whole run (gold-build
+        # queries, S3, MWAA share) by include/sales_analyzer/cost.py.
+        cost={"glue_job": glue.get("usd"), "estimate": estimate},
+        extra={"glue": glue},
         reliability={"glue_attempt": glue.get("attempt")},
     )
     uri = put_json(s3, lay.bucket, lay.report(f"runs/{run_context.run_key}.json"), report)
