@@ -1,7 +1,8 @@
 """The whole DAG under a real `airflow dags test`, offline, on a file carrying every quirk.
 
-Gold values are recomputed here from the generated CSV with Python's csv module and
-Decimal, independently of DuckDB and dbt, and compared with what the DAG published.
+Gold values, the BI views' rows included (bi_view_checks.py), are recomputed here from the
+generated CSV with Python's csv module and Decimal, independently of DuckDB and dbt, and compared
+with what the DAG built and published.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ import pytest
 
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
 from tests.conftest import run_dag_test
+from tests.integration.bi_view_checks import (
+    BI_VIEWS,
+    check_segment_share,
+    expected_monthly_revenue,
+    expected_sales_enriched,
+    read_views,
+)
 
 ROWS, SEED = 3000, 11
 # Known fake secrets planted in the run's environment: none may appear in any output.
@@ -178,6 +186,36 @@ def test_gold_values_match_an_independent_computation(damaged_run: dict) -> None
     ref = damaged_run["reference"]
     bad = {q.line_number for q in ref.quarantined}
     assert damaged_run["state1"]["published"] == expected_gold(ref.path, bad)
+
+
+def test_bi_views_are_views_in_gold_published_and_exported(damaged_run: dict) -> None:
+    """Cosmos built the BI views as views in gold; publish_gold copied them, with the marts."""
+    views = read_views(damaged_run["data_dir"])
+    assert {v: views["kinds"].get(v) for v in BI_VIEWS} == dict.fromkeys(BI_VIEWS, "VIEW")
+    for view in BI_VIEWS:
+        assert views["built"][view], view
+        assert views["published"][view] == views["built"][view], view
+        assert views["exports"][view] == [f"{view}.csv", f"{view}.parquet"], view
+
+
+def test_v_sales_enriched_rows(damaged_run: dict) -> None:
+    ref = damaged_run["reference"]
+    expected = expected_sales_enriched(ref)
+    assert len(expected) == ref.silver_rows
+    assert read_views(damaged_run["data_dir"])["built"]["v_sales_enriched"] == expected
+
+
+def test_v_monthly_revenue_rows(damaged_run: dict) -> None:
+    expected = expected_monthly_revenue(damaged_run["reference"])
+    assert len(expected) > 12
+    assert read_views(damaged_run["data_dir"])["built"]["v_monthly_revenue"] == expected
+
+
+def test_v_segment_share_rows(damaged_run: dict) -> None:
+    ref = damaged_run["reference"]
+    bad = {q.line_number for q in ref.quarantined}
+    revenue = {(y, s): r for y, s, r in expected_gold(ref.path, bad)["segment_yearly"]}
+    check_segment_share(read_views(damaged_run["data_dir"])["built"]["v_segment_share"], revenue)
 
 
 def test_quality_gate_and_reports(damaged_run: dict) -> None:

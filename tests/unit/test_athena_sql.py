@@ -5,8 +5,8 @@
 - Every model dbt compiles for Athena (the BI views included) parses as Trino with sqlglot.
 - dbt's Athena models, transpiled to DuckDB, rebuild gold and the BI views from the same silver
   and must equal what dbt builds for the duckdb target. The BI views' values are checked against
-  an independent computation in tests/integration/test_bi_views.py, and the view DDL dbt-athena
-  sends in tests/integration/test_bi_views_athena.py.
+  an independent computation in tests/integration/test_pipeline_dag.py (bi_view_checks.py), and
+  the view DDL dbt-athena sends in tests/integration/test_aws_backend.py.
 """
 
 from __future__ import annotations
