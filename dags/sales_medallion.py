@@ -38,7 +38,6 @@ from airflow.sdk import Asset, Param, chain, dag, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
-from include.sales_analyzer.local.layout import Layout
 from include.sales_analyzer.operators import SilverQualityGateOperator
 
 if TYPE_CHECKING:
@@ -143,7 +142,6 @@ def local_stages() -> None:
         task_id="catalog_silver",
         conn_id=DUCKDB_CONN_ID,
         sql="catalog/create_silver_views.sql",
-        params={"silver_glob": Layout.of(settings).silver_glob},
     )
 
     # gold

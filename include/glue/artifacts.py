@@ -12,15 +12,18 @@ CONTRACT = INCLUDE_DIR / "sales_analyzer" / "contracts" / "sales.yml"
 GLUE_VERSION = "5.0"
 # The job imports only these (standard library + PyYAML, which Glue 5.0 provides), under their
 # package path, so checks.py's own `from include.sales_analyzer.contract import ...` resolves.
-# errors.py gives the job the local engine's error messages (its Airflow import is optional).
+# errors.py gives the job the local engine's error messages (its Airflow import is optional);
+# this module gives it JOB_ARGUMENTS, the one list of its arguments.
 SHARED_MODULES = (
     "__init__.py",
+    "glue/__init__.py",
+    "glue/artifacts.py",
     "sales_analyzer/__init__.py",
     "sales_analyzer/contract.py",
     "sales_analyzer/checks.py",
     "sales_analyzer/errors.py",
 )
-# Must match bronze_to_silver.JOB_ARGUMENTS (the parity test checks it).
+# The job's arguments, declared once: bronze_to_silver.py imports them from the shared zip.
 JOB_ARGUMENTS = (
     "bronze_path",
     "contract_path",

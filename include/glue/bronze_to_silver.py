@@ -25,24 +25,15 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as sf
 from pyspark.sql.types import ArrayType, StringType
 
-# One source of truth: contract.py, checks.py and errors.py travel with the job in the --extra-py-files
-# zip, so the checks, their order, severities, codes and messages are the very objects the DuckDB SQL
-# is rendered from. Re-deriving them from the YAML here would be a second copy free to drift; the zip
-# holds only these modules (standard library + PyYAML), not the package's Airflow/DuckDB code.
+# One source of truth: contract.py, checks.py, errors.py and glue/artifacts.py (JOB_ARGUMENTS) travel
+# with the job in the --extra-py-files zip, so the checks, their order, severities, codes and
+# messages are the very objects the DuckDB SQL is rendered from. Re-deriving them from the YAML here
+# would be a second copy free to drift; the zip holds only these modules (standard library + PyYAML),
+# not the package's Airflow/DuckDB code.
+from include.glue.artifacts import JOB_ARGUMENTS
 from include.sales_analyzer import checks as chk
 from include.sales_analyzer.contract import Contract, contract_from_dict
 from include.sales_analyzer.errors import InputFileError
-
-JOB_ARGUMENTS = (
-    "bronze_path",
-    "contract_path",
-    "silver_path",
-    "quarantine_path",
-    "repairs_path",
-    "counts_path",
-    "ingest_date",
-    "source_name",
-)
 
 SESSION_CONF = {
     # A bad date or number must become NULL (and then a quarantine reason), never abort the job.

@@ -152,6 +152,37 @@ def test_dag_file_has_no_heavy_top_level_imports() -> None:
     assert marker == ["HEAVY="], proc.stdout[-2000:]
 
 
+def test_dag_file_reads_only_the_manifest_at_parse() -> None:
+    """Parsing reads no project file but the dbt manifest Cosmos renders the task group from.
+
+    Paths, the contract and settings are resolved when a task runs (the scheduler parses the
+    file every 30 s). An audit hook in a fresh interpreter records every file the parse opens.
+    """
+    code = (
+        "import sys, runpy\n"
+        "opened = set()\n"
+        "def hook(event, args):\n"
+        "    if event == 'open' and isinstance(args[0], str): opened.add(args[0])\n"
+        "sys.addaudithook(hook)\n"
+        "runpy.run_path('dags/sales_medallion.py')\n"
+        "print('OPENED=' + '|'.join(sorted(opened)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
+    )
+    marker = [line for line in proc.stdout.splitlines() if line.startswith("OPENED=")]
+    opened = {Path(p).resolve() for p in marker[0].removeprefix("OPENED=").split("|") if p}
+    in_project = {
+        p.relative_to(REPO).as_posix()
+        for p in opened
+        if p.is_relative_to(REPO)
+        and p.suffix not in {".py", ".pyc"}
+        and not p.relative_to(REPO).parts[0].startswith((".venv", ".airflow"))
+    }
+    dbt = "include/dbt/sales_analytics"
+    assert in_project <= {f"{dbt}/target/manifest.json", f"{dbt}/dbt_project.yml"}, in_project
+
+
 def test_airflow3_imports_only() -> None:
     """ruff's AIR3 rules: no Airflow 2 import paths in dags/ or include/."""
     ruff = Path(sys.executable).with_name("ruff")

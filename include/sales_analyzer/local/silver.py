@@ -94,7 +94,12 @@ def publish_silver(silver: dict[str, Any]) -> dict[str, Any]:
     sv.publish(paths)
     log.info("silver published: %s -> %s", paths.silver_live, paths.silver_version_dir)
     return finish_stage(
-        {"silver_live": str(paths.silver_live), "quarantine": str(paths.quarantine_file)}, started
+        {
+            "silver_live": str(paths.silver_live),
+            "silver_glob": Layout.of_lake(Path(silver["lake_dir"])).silver_glob,
+            "quarantine": str(paths.quarantine_file),
+        },
+        started,
     )
 
 
