@@ -55,6 +55,8 @@ def _q(name: str, relation: str, *columns: str) -> AthenaQuery:
     return AthenaQuery(name, relation, tuple(columns))
 
 
+_ENRICHED_JOIN_KEYS = ("customer_id", "product_id", "geography_key")
+
 _SILVER_REQUIRED = (
     *("row_id", "order_id", "order_date", "ship_date", "ship_mode", "customer_id", "customer_name"),
     *("segment", "country", "city", "state", "region", "product_id", "category", "sub_category"),
@@ -63,8 +65,10 @@ _SILVER_REQUIRED = (
 
 # `dbt build` of include/dbt/sales_analytics on Athena: one CTAS per mart (the staging view, the
 # BI views and other DDL are free; the ephemeral model is inlined), one query per data test, one
-# per unit test. Not listed yet: the BI views' own data, singular and unit tests (models/bi/).
+# per unit test, the BI views' tests included (models/bi/, tests/bi/).
 # Trino scans a relation once per reference, so a model reading silver in two CTEs scans twice.
+# A test on v_sales_enriched reads fct_sales through the view: its column and the three join keys
+# (the left joins to the dimensions stay in the plan).
 GOLD_BUILD_QUERIES: tuple[AthenaQuery, ...] = (
     # source tests on silver (generated from the contract: unique + not_null on the key,
     # not_null on each required column)
@@ -115,6 +119,22 @@ GOLD_BUILD_QUERIES: tuple[AthenaQuery, ...] = (
     # tests on the small tables (dimensions and marts) and the two dbt unit tests
     *(_q(f"small test {i}", "small") for i in range(17)),
     *(_q(f"unit test {i}", "small") for i in range(2)),
+    # the BI views' tests: v_sales_enriched's over fct_sales, the others over small marts
+    *(
+        _q(f"v_sales_enriched {test}", "fct_sales", *columns, *_ENRICHED_JOIN_KEYS)
+        for test, columns in (
+            ("unique row_id", ("row_id",)),
+            ("not_null row_id", ("row_id",)),
+            ("not_null sales", ("sales",)),
+            ("accepted_values segment", ("segment",)),
+            ("accepted_values region", ()),
+            ("accepted_values category", ()),
+        )
+    ),
+    _q("v_sales_enriched keeps every sale (view)", "fct_sales", "sales", *_ENRICHED_JOIN_KEYS),
+    _q("v_sales_enriched keeps every sale (fact)", "fct_sales", "sales"),
+    *(_q(f"bi small test {i}", "small") for i in range(9)),  # 7 data tests, 2 singular tests
+    *(_q(f"bi unit test {i}", "small") for i in range(2)),
 )
 
 

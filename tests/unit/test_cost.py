@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from include.sales_analyzer import cost
 from include.sales_analyzer.contract import load_contract
+from include.sales_analyzer.dbt_project import MANIFEST
 
 MB = 1024**2
 GB = 1024**3
@@ -35,7 +37,21 @@ def test_every_query_reads_known_columns() -> None:
     for q in cost.GOLD_BUILD_QUERIES:
         assert q.relation in {"silver", "fct_sales", "small"}
         assert set(q.columns) <= known, q.name
-    assert len(cost.GOLD_BUILD_QUERIES) == 62
+    assert len(cost.GOLD_BUILD_QUERIES) == 81
+
+
+def test_every_bi_view_test_of_the_dbt_project_is_costed() -> None:
+    """One entry per test or unit test on a BI view in the manifest, plus the second scan of
+    fct_sales by the singular test that compares the view with the fact table."""
+    manifest = json.loads(MANIFEST.read_text())
+    views = {k for k, n in manifest["nodes"].items() if n["resource_type"] == "model" and n["fqn"][1] == "bi"}
+    on_views = [
+        n
+        for n in [*manifest["nodes"].values(), *manifest.get("unit_tests", {}).values()]
+        if n["resource_type"] in {"test", "unit_test"} and views & set(n["depends_on"]["nodes"])
+    ]
+    costed = [q for q in cost.GOLD_BUILD_QUERIES if q.name.startswith(("v_", "bi "))]
+    assert len(costed) == len(on_views) + 1
 
 
 @pytest.mark.parametrize(
@@ -61,9 +77,9 @@ def test_small_run_pays_the_minimums() -> None:
     assert glue["usd"] == pytest.approx(2 * 60 / 3600 * 0.44, abs=1e-6)
     crawler = _item(result, "Glue", "crawler")
     assert crawler["usd"] == pytest.approx(2 * 600 / 3600 * 0.44, abs=1e-6)  # 10-minute minimum
-    athena = _item(result, "Athena", "62 gold-build queries")
-    assert athena["quantity"] == pytest.approx(62 * 10 * MB / 1024**4, rel=1e-4)
-    assert athena["usd"] == pytest.approx(62 * 10 * MB / 1024**4 * 5.0, abs=1e-6)
+    athena = _item(result, "Athena", "81 gold-build queries")
+    assert athena["quantity"] == pytest.approx(81 * 10 * MB / 1024**4, rel=1e-4)
+    assert athena["usd"] == pytest.approx(81 * 10 * MB / 1024**4 * 5.0, abs=1e-6)
     storage = _item(result, "S3", "storage")
     stored = 2_000_000 + 400_000 + cost.fct_sales_bytes(400_000)
     assert storage["usd"] == pytest.approx(stored / GB * 0.023, abs=1e-6)
