@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 
 from include.sales_analyzer.cli import RunProgress, airflow_env, count_run_tasks, metadata_db
 
+REPO = Path(__file__).resolve().parents[2]
 RUN_ID = "manual__2026-12-01T21:39:50.365811+00:00"
 RUNNING = (
     "2026-12-01T21:40:40.483999Z [info     ] [DAG TEST] running task <TaskInstance: "
@@ -63,3 +67,28 @@ def test_each_data_dir_keeps_its_own_dbt_partial_parse(tmp_path: Path, monkeypat
     first, second = airflow_env(tmp_path / "a"), airflow_env(tmp_path / "b")
     assert first["AIRFLOW__COSMOS__CACHE_DIR"] == str(tmp_path / "a" / "warehouse" / "cosmos")
     assert second["AIRFLOW__COSMOS__CACHE_DIR"] == str(tmp_path / "b" / "warehouse" / "cosmos")
+
+
+def test_the_launcher_resolves_settings_without_importing_airflow(tmp_path: Path) -> None:
+    """`make run`'s own process reads settings and paths without Airflow's seconds of imports."""
+    child = (
+        "import importlib.util, json, sys\n"
+        "from include.sales_analyzer import cli\n"
+        "cli._import_settings_without_airflow()\n"
+        "from include.sales_analyzer.config import get_settings\n"
+        "from include.sales_analyzer.local.layout import Layout\n"
+        "env = cli.airflow_env()\n"
+        "print(json.dumps({'airflow': sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'),\n"
+        "    'logs': str(Layout.of(get_settings()).logs_dir), 'conn': env['AIRFLOW_CONN_SALES_DUCKDB'],\n"
+        "    'importable': importlib.util.find_spec('airflow.sdk.exceptions') is not None}))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "SALES_DATA_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", child], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["airflow"] == []
+    assert found["logs"] == str(tmp_path / "logs")
+    assert json.loads(found["conn"])["host"] == str(tmp_path / "warehouse" / "build.duckdb")
+    assert found["importable"] is True
