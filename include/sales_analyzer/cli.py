@@ -269,7 +269,7 @@ def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO) 
 
 
 def _import_settings_without_airflow() -> None:
-    """Import the settings module as the Glue job's twin does, with errors' classes that need no Airflow.
+    """Import errors (config imports it) with its plain exception classes: this process raises none.
 
     config imports errors, whose exceptions subclass Airflow's AirflowFailException when Airflow
     is importable: importing Airflow cost this launcher 5 s of CPU (22 s of wall at a load of
