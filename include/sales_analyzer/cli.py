@@ -12,11 +12,13 @@ import argparse
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterable
+from configparser import ConfigParser
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +41,12 @@ def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    # Cosmos keeps dbt's partial parse in one folder of /tmp for every run on the machine by
+    # default. dbt's partial parse is only valid for the profile it was made with, whose warehouse
+    # path is under the data dir: a run with another data dir (a test, the bench, a second
+    # checkout) replaced it, and the next run's first dbt task parsed the whole project again
+    # (docs/benchmarks.md, "A small run, measured and cut"). One cache per data dir keeps it.
+    env.setdefault("AIRFLOW__COSMOS__CACHE_DIR", str(Layout.at(data_dir).warehouse_dir / "cosmos"))
     env["SALES_DATA_DIR"] = str(data_dir)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     conn = f"AIRFLOW_CONN_{DUCKDB_CONN_ID.upper()}"
@@ -73,6 +81,7 @@ _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
 _STATE = re.compile(r"Task instance state updated .*\bnew_state=(\w+)")
 _RUN_END = re.compile(r"DagRun Finished: .*\bstate=(\w+)")
+_RUNNING = re.compile(rf"\[DAG TEST\] running task <TaskInstance: {DAG_ID}\.\S+ (\S+) \[")
 # The last line of a Python traceback: "pkg.module.SomeError: message" or "SomeError".
 _EXCEPTION = re.compile(
     r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Failed|Exit|Interrupt|Warning)\b.*"
@@ -97,6 +106,7 @@ class RunProgress:
     """Reads `airflow dags test` output line by line; says what finished as it finishes."""
 
     total: int | None = None
+    run_id: str | None = None
     attempts: list[TaskAttempt] = field(default_factory=list)
     run_state: str | None = None
     last_error: str | None = None  # the last exception line, in a task or not
@@ -125,6 +135,8 @@ class RunProgress:
         if m := _RUN_END.search(line):
             self.run_state = m.group(1)
             return None
+        if self.run_id is None and (m := _RUNNING.search(line)):
+            self.run_id = m.group(1)
         current = self._current
         if current is None:
             return None
@@ -170,34 +182,39 @@ def _shorten(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# Parses the DAG file (no metadata DB write, unlike `airflow tasks list`, which would race
-# `dags test` for the DAG's row in a fresh DB) and prints the task count after a marker.
-_COUNT_PROBE = (
-    "import sys\n"
-    "from airflow.dag_processing.dagbag import DagBag\n"
-    "dag = DagBag(dag_folder=sys.argv[1]).dags.get(sys.argv[2])\n"
-    "print('SALES_TASK_COUNT', len(dag.tasks) if dag else 0)\n"
-)
+def metadata_db(env: dict[str, str]) -> Path | None:
+    """The SQLite file of Airflow's metadata DB in `env` (None when it is another database)."""
+    url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    home = Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    if url is None:
+        cfg = ConfigParser(interpolation=None)
+        cfg.read(home / "airflow.cfg")
+        url = cfg.get("database", "sql_alchemy_conn", fallback=f"sqlite:///{home}/airflow.db")
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
-def count_tasks(result: dict[str, int], env: dict[str, str]) -> None:
-    """Store the DAG's task count in result['total'] (parsed in a child process, logs discarded)."""
-    dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{DAG_ID}.py"
+def count_run_tasks(env: dict[str, str], run_id: str) -> int | None:
+    """How many task instances the DAG run `run_id` has, read from the metadata DB `dags test` writes.
+
+    `dags test` creates every task instance of the run before it runs the first task, so the
+    count is final once a task has finished. Reading the SQLite file costs milliseconds, where
+    parsing the DAG in a second Airflow process cost seconds of CPU while the run was starting.
+    None when the count cannot be read (another database, a locked file): it only decorates
+    the progress lines.
+    """
+    path = metadata_db(env)
+    if path is None or not path.is_file():
+        return None
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", _COUNT_PROBE, str(dag_file), DAG_ID],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return  # the count only decorates the progress lines
-    for line in proc.stdout.splitlines():
-        if line.startswith("SALES_TASK_COUNT ") and int(line.split()[1]) > 0:
-            result["total"] = int(line.split()[1])
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as db:
+            (count,) = db.execute(
+                "select count(*) from task_instance where dag_id = ? and run_id = ?", (DAG_ID, run_id)
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    return count or None
 
 
 def run_dag(cmd: list[str], env: dict[str, str], log_path: Path, out: TextIO, progress: RunProgress) -> int:
@@ -251,6 +268,27 @@ def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO) 
     print(f"   {'run report':22} {report_path}", file=out)
 
 
+def _import_settings_without_airflow() -> None:
+    """Import errors (config imports it) with its plain exception classes: this process raises none.
+
+    config imports errors, whose exceptions subclass Airflow's AirflowFailException when Airflow
+    is importable: importing Airflow cost this launcher 5 s of CPU (22 s of wall at a load of
+    10) before `airflow dags test` could start, for exception classes it never raises. errors
+    falls back to plain exceptions where Airflow is missing; the launcher takes that fallback
+    for that one import, and Airflow stays importable afterwards. The run's own process, which
+    runs the tasks, imports Airflow and the real classes as always.
+    """
+    if "include.sales_analyzer.errors" in sys.modules:
+        return
+    blocked = "airflow.sdk.exceptions"
+    if sys.modules.setdefault(blocked, None) is not None:  # Airflow is loaded already: nothing to save
+        return
+    try:
+        import include.sales_analyzer.errors  # noqa: F401
+    finally:
+        del sys.modules[blocked]
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Parse arguments, run the DAG with a line per task, print the outputs."""
     parser = argparse.ArgumentParser(prog="make run")
@@ -274,7 +312,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             what = "is a directory" if path.is_dir() else "does not exist"
             print(f"!! SOURCE={args.source}: {path} {what}; expected a CSV file", file=out)
             return 2
-    # Imported here: the settings module imports Airflow, seconds that a refusal need not wait.
+    _import_settings_without_airflow()
     from include.sales_analyzer.config import get_settings
     from include.sales_analyzer.local.layout import Layout
 
@@ -296,10 +334,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     print(f">> running {DAG_ID} offline: {json.dumps(conf)}", file=out)
     print(f">> full Airflow output: {log_path}", file=out, flush=True)
 
-    counted: dict[str, int] = {}
-    counter = threading.Thread(target=count_tasks, args=(counted, env), daemon=True)
-    counter.start()
-    progress = _CountedProgress(counted)
+    progress = _CountedProgress(env)
     started = time.perf_counter()
     returncode = run_dag(cmd, env, log_path, out, progress)
     elapsed = time.perf_counter() - started
@@ -342,14 +377,15 @@ def airflow_command(action: str, port: int, out: TextIO) -> int:
 
 
 class _CountedProgress(RunProgress):
-    """RunProgress whose total arrives from the counting thread when it is ready."""
+    """RunProgress whose total is this run's task count, read from the metadata DB when a task ends."""
 
-    def __init__(self, counted: dict[str, int]) -> None:
+    def __init__(self, env: dict[str, str]) -> None:
         super().__init__()
-        self._counted = counted
+        self._env = env
 
     def describe(self, attempt: TaskAttempt) -> str:
-        self.total = self.total or self._counted.get("total")
+        if self.total is None and self.run_id is not None:
+            self.total = count_run_tasks(self._env, self.run_id)
         return super().describe(attempt)
 
 
