@@ -21,6 +21,7 @@ SHARED_MODULES = (
     "sales_analyzer/__init__.py",
     "sales_analyzer/contract.py",
     "sales_analyzer/checks.py",
+    "sales_analyzer/errors_base.py",
     "sales_analyzer/errors.py",
 )
 # The job's arguments, declared once: bronze_to_silver.py imports them from the shared zip.

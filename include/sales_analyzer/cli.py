@@ -268,27 +268,6 @@ def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO) 
     print(f"   {'run report':22} {report_path}", file=out)
 
 
-def _import_settings_without_airflow() -> None:
-    """Import errors (config imports it) with its plain exception classes: this process raises none.
-
-    config imports errors, whose exceptions subclass Airflow's AirflowFailException when Airflow
-    is importable: importing Airflow cost this launcher 5 s of CPU (22 s of wall at a load of
-    10) before `airflow dags test` could start, for exception classes it never raises. errors
-    falls back to plain exceptions where Airflow is missing; the launcher takes that fallback
-    for that one import, and Airflow stays importable afterwards. The run's own process, which
-    runs the tasks, imports Airflow and the real classes as always.
-    """
-    if "include.sales_analyzer.errors" in sys.modules:
-        return
-    blocked = "airflow.sdk.exceptions"
-    if sys.modules.setdefault(blocked, None) is not None:  # Airflow is loaded already: nothing to save
-        return
-    try:
-        import include.sales_analyzer.errors  # noqa: F401
-    finally:
-        del sys.modules[blocked]
-
-
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Parse arguments, run the DAG with a line per task, print the outputs."""
     parser = argparse.ArgumentParser(prog="make run")
@@ -312,7 +291,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             what = "is a directory" if path.is_dir() else "does not exist"
             print(f"!! SOURCE={args.source}: {path} {what}; expected a CSV file", file=out)
             return 2
-    _import_settings_without_airflow()
+    # Airflow-free: the settings import only errors_base (the DAG run imports Airflow).
     from include.sales_analyzer.config import get_settings
     from include.sales_analyzer.local.layout import Layout
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from include.sales_analyzer.errors import PipelineError
+from include.sales_analyzer.errors_base import PipelineError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "include" / "dbt" / "sales_analytics"

@@ -8,16 +8,14 @@ job's twin, benchmarks) they are plain exceptions.
 
 from __future__ import annotations
 
+from include.sales_analyzer.errors_base import PipelineError
+
 try:
     from airflow.sdk.exceptions import AirflowFailException as _NoRetry
 except ImportError:  # no Airflow here
 
     class _NoRetry(Exception):  # type: ignore[no-redef]
         """Stands in for AirflowFailException where Airflow is not installed."""
-
-
-class PipelineError(RuntimeError):
-    """A failure a person can act on; the message says what and where."""
 
 
 class DeterministicError(PipelineError, _NoRetry):

@@ -74,7 +74,6 @@ def test_the_launcher_resolves_settings_without_importing_airflow(tmp_path: Path
     child = (
         "import importlib.util, json, sys\n"
         "from include.sales_analyzer import cli\n"
-        "cli._import_settings_without_airflow()\n"
         "from include.sales_analyzer.config import get_settings\n"
         "from include.sales_analyzer.local.layout import Layout\n"
         "env = cli.airflow_env()\n"
