@@ -115,8 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     lake = variants._fresh(args.out / "lake")
     paths = sv.SilverPaths.for_run(lake, args.csv, variants.INGEST_DATE, variants.RUN_KEY)
     sv.prepare_dirs(paths)
-    sql = sv.render_silver_sql(sv.inspect_header(args.csv), paths, variants.INGEST_DATE, args.csv.name)
-    statements = [s for s in sql.split(";\n") if s.strip()]
+    lines = sv.count_lines(args.csv)
+
+    def statements_for(lines: int) -> list[str]:
+        header = sv.inspect_header(args.csv)
+        sql = sv.render_silver_sql(header, paths, variants.INGEST_DATE, args.csv.name, lines=lines)
+        return [s for s in sql.split(";\n") if s.strip()]
+
+    statements = statements_for(lines)
     config = variants.duckdb_config(paths.staging_dir / "spill")
     print(f"silver on {args.csv.name}, memory_limit {config['memory_limit']}, load {os.getloadavg()[0]:.2f}")
     if not args.reuse:
@@ -124,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         began = time.perf_counter()
         run_statements(con, statements, rss)
         counts = sv.summarize(paths, con)
-        law = sv.check_conservation(sv.count_lines(args.csv), counts, args.csv.name)
+        law = sv.check_conservation(lines, counts, args.csv.name)
         con.close()
         print(f"  conservation {law}; wall {time.perf_counter() - began:.1f}s, load {os.getloadavg()[0]:.2f}")
     if args.copies:
@@ -148,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         con = duckdb.connect(config=config)
         rss.take()
         began = time.perf_counter()
+        statements = statements_for(rows)  # the duplicate search sized for the copies
         cut = next(i for i, s in enumerate(statements) if variants._statement_label(s) == ONE_PASS)
         run_statements(con, statements[:cut] + statements[cut + 1 :], rss)
         results = {}

@@ -156,6 +156,41 @@ def test_duplicate_row_id_keeps_the_first_line(tmp_path: Path) -> None:
     assert "line 2" in out["quarantine"][0][4]
 
 
+def test_duplicate_row_ids_are_found_in_every_bucket(tmp_path: Path) -> None:
+    # A big file's duplicate search runs one aggregate per bucket of Row IDs; rendered here as
+    # for a file of five buckets, every duplicate is found whichever bucket its Row ID is in.
+    import duckdb
+
+    from include.sales_analyzer.silver_sql import ROW_IDS_PER_BUCKET
+
+    rids = [*range(1, 41), 3, 17, 29, 40, 3]
+    with duckdb.connect() as con:
+        buckets = {con.execute(f"select hash({r}::bigint) % 5").fetchone()[0] for r in (3, 17, 29, 40)}
+    assert len(buckets) > 1  # the duplicates are spread over several buckets
+    out = run_silver(tmp_path, [HEADER, *[good(r) for r in rids]], size_as=5 * ROW_IDS_PER_BUCKET)
+    assert [(r["row_id"], r["source_line"]) for r in out["rows"]] == [(r, r + 1) for r in range(1, 41)]
+    assert [q[:4] for q in out["quarantine"]] == [
+        (42, "duplicate_row_id", "Row ID", "3"),
+        (43, "duplicate_row_id", "Row ID", "17"),
+        (44, "duplicate_row_id", "Row ID", "29"),
+        (45, "duplicate_row_id", "Row ID", "40"),
+        (46, "duplicate_row_id", "Row ID", "3"),
+    ]
+    assert [q[4] for q in out["quarantine"]] == [
+        f"a Row ID not seen before (first seen on line {r + 1})" for r in (3, 17, 29, 40, 3)
+    ]
+
+
+def test_bucketed_duplicate_search_with_no_accepted_line(tmp_path: Path) -> None:
+    from include.sales_analyzer.silver_sql import ROW_IDS_PER_BUCKET
+
+    # every bucket's folder must exist for its aggregate to read, even with no Row ID to put in it
+    lines = [HEADER, good(1, sales="abc"), good(2, sales="1,5")]
+    out = run_silver(tmp_path, lines, size_as=3 * ROW_IDS_PER_BUCKET)
+    assert out["rows"] == []
+    assert [q[:2] for q in out["quarantine"]] == [(2, "invalid_decimal"), (3, "too_many_fields")]
+
+
 def test_content_duplicates_with_distinct_row_ids_are_kept(tmp_path: Path) -> None:
     out = run_silver(tmp_path, [HEADER, good(1), good(2)])
     assert len(out["rows"]) == 2
