@@ -58,8 +58,12 @@ def run_silver(
             "select source_line, column_name, rule, action, value_before, value_after "
             f"from read_parquet('{paths.repairs_tmp}') order by all"
         ).fetchall()
+        findings_stored = con.execute(
+            f"select source_line, column_name, rule from read_parquet('{paths.repairs_tmp}')"
+        ).fetchall()
     return {
         "findings": findings,
+        "findings_stored": findings_stored,  # as the file stores them
         "date_order": date_order,
         "counts": counts,
         "law": law,

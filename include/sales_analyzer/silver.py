@@ -152,6 +152,11 @@ class SilverPaths:
         return self.staging_dir / "row_ids"
 
     @property
+    def findings_file(self) -> Path:
+        """A big file's repairs and warnings before they are sorted, one range of lines at a time."""
+        return self.staging_dir / "findings.parquet"
+
+    @property
     def kept_lines_file(self) -> Path:
         """The raw text of the silver rows with a repair or a warning, parsed again for repairs."""
         return self.staging_dir / "kept_lines.parquet"

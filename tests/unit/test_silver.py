@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from include.sales_analyzer import checks as chk
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.errors import ConservationError, InputFileError
 from tests.silver_helpers import HEADER, good, run_silver
@@ -189,6 +190,30 @@ def test_bucketed_duplicate_search_with_no_accepted_line(tmp_path: Path) -> None
     out = run_silver(tmp_path, lines, size_as=3 * ROW_IDS_PER_BUCKET)
     assert out["rows"] == []
     assert [q[:2] for q in out["quarantine"]] == [(2, "invalid_decimal"), (3, "too_many_fields")]
+
+
+def test_a_big_file_in_buckets_and_ranges_gives_the_same_outputs(tmp_path: Path, monkeypatch) -> None:
+    # A big file searches duplicates one bucket of Row IDs at a time and sorts its findings
+    # one range of lines at a time; with buckets of 10 lines this 60-line file takes that path.
+    from include.sales_analyzer import silver_sql
+
+    lines = [HEADER]
+    for rid in range(1, 61):
+        line = good(rid % 45 + 1, name=f"Bookcase  {rid}" if rid % 3 == 0 else "Bookcase")
+        lines.append(line.replace(",42420,", ",5408,") if rid % 4 == 0 else line)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = run_silver(tmp_path / "one", lines)
+    monkeypatch.setattr(silver_sql, "ROW_IDS_PER_BUCKET", 10)
+    assert silver_sql.row_id_buckets(len(lines)) > 5
+    many = run_silver(tmp_path / "many", lines)
+    assert many["rows"] == one["rows"] and len(one["rows"]) == 45
+    assert many["quarantine"] == one["quarantine"] and len(one["quarantine"]) == 15
+    assert many["findings"] == one["findings"]
+    assert many["findings_stored"] == one["findings_stored"] == sorted(one["findings_stored"])
+    assert {f[2] for f in one["findings_stored"]} == {"zip_leading_zero", chk.WHITESPACE_REPAIR}
+    kept = range(1, 46)  # the first line of each Row ID
+    assert len(one["findings_stored"]) == sum(r % 3 == 0 for r in kept) + sum(r % 4 == 0 for r in kept)
 
 
 def test_content_duplicates_with_distinct_row_ids_are_kept(tmp_path: Path) -> None:

@@ -507,18 +507,22 @@ copy (
 ) to '{{ kept_lines_path }}' (format parquet, compression lz4_raw);
 
 {{ parse_views('kept', "read_parquet('" ~ kept_lines_read ~ "')") }}
+{%- macro repairs_columns(k) %}
+        '{{ ingest_date }}'::date as ingest_date,
+        '{{ source_name }}' as source_file,
+        {{ k }}.source_line,
+        {{ k }}.finding.column_name as column_name,
+        {{ k }}.finding.rule as rule,
+        {{ k }}.finding.action as action,
+        {{ k }}.finding.value_before as value_before,
+        {{ k }}.finding.value_after as value_after,
+        {{ k }}.finding.expected as expected
+{%- endmacro %}
+{%- if row_id_buckets == 1 %}
 
 copy (
     select
-        '{{ ingest_date }}'::date as ingest_date,
-        '{{ source_name }}' as source_file,
-        k.source_line,
-        k.finding.column_name as column_name,
-        k.finding.rule as rule,
-        k.finding.action as action,
-        k.finding.value_before as value_before,
-        k.finding.value_after as value_after,
-        k.finding.expected as expected
+{{- repairs_columns('k') }}
     from (
         select
             source_line,
@@ -527,3 +531,44 @@ copy (
     ) as k
     order by k.source_line, k.finding.column_name, k.finding.rule
 ) to '{{ repairs_path }}' (format parquet, compression zstd);
+{%- else %}
+
+-- A big file's findings: one sort over all of them grows with the rows (932 MiB peak at 30M
+-- rows, 370 MiB unsorted), so they are written unsorted, sorted one range of lines at a
+-- time, and the sorted parts read back in order into the one repairs file.
+copy (
+    select
+        source_line,
+        unnest({{ findings_list() }}) as finding
+    from kept_checked
+) to '{{ findings_path }}' (format parquet, compression lz4_raw);
+{%- for part in range(row_id_buckets) %}
+
+copy (
+    select
+        source_line,
+        finding
+    from read_parquet('{{ findings_read }}')
+    where
+        source_line > {{ part * lines_per_part }}
+{%- if not loop.last %}
+        and source_line <= {{ (part + 1) * lines_per_part }}
+{%- endif %}
+    order by source_line, finding.column_name, finding.rule
+) to '{{ findings_path }}.{{ part }}' (format parquet, compression lz4_raw);
+{%- endfor %}
+
+set preserve_insertion_order = true;
+
+copy (
+    select
+{{- repairs_columns('k') }}
+    from read_parquet([
+{%- for part in range(row_id_buckets) %}
+        '{{ findings_read }}.{{ part }}'{{ "," if not loop.last }}
+{%- endfor %}
+    ]) as k
+) to '{{ repairs_path }}' (format parquet, compression zstd);
+
+set preserve_insertion_order = false;
+{%- endif %}
