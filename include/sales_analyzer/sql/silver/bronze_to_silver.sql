@@ -332,7 +332,7 @@ create or replace temp view silver_staging as
 {{ staging_relation }};
 
 -- Row IDs on more than one accepted line, with the first of those lines. One hash aggregate
--- over every Row ID grows with the rows (its peak RSS went from 363 MiB at 1M rows to 941 MiB
+-- over every Row ID grows with the rows (its peak RSS went from 363 MiB at 1M rows to 927 MiB
 -- at 30M, over the memory limit), so a big file's Row IDs and line numbers are first written
 -- in buckets by hash (a partitioned write, bounded like silver's below) and each bucket is
 -- aggregated alone: a few million groups at most (silver_sql.row_id_buckets).
@@ -493,7 +493,7 @@ copy (
 -- carry one are parsed again, from the raw text staging kept for them.
 -- (a file, not a subquery: over a join DuckDB merges the views' projections into one and
 -- evaluates the field split once per reference, 100x slower; and not a temp table, which
--- holds every kept line's raw text in memory: at 30M rows, 1,016 MiB peak)
+-- keeps every kept line's raw text in the buffer pool while the findings are listed)
 copy (
     select
         s.source_line,
