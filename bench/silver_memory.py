@@ -10,6 +10,10 @@
         tables, summary and date-order vote at 100M rows, in ~3.5 GB of disk instead of the
         ~55 GB a 100M-row CSV run needs. The one pass itself is a scan-project-COPY; run it at
         1M and 10M rows with the first form to see its memory stay flat.
+    python bench/silver_memory.py --csv build/bench/data/sales_1000000r_seed42.csv --copies 30 --reuse
+        the later statements again, in a fresh process, on the replicated staging a previous
+        --copies 30 run kept (build/bench/work/silver_memory/replicas/): the same input before
+        and after a change to the silver SQL, with nothing built in the process beforehand.
 
 DuckDB is configured as the pipeline configures it (bench/variants.duckdb_config: the default
 memory limit unless SALES_DUCKDB_MEMORY_LIMIT is set). RSS is sampled every 0.2 s by a thread
@@ -102,38 +106,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", type=Path, required=True)
     parser.add_argument("--copies", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--reuse", action="store_true", help="reuse the kept replica of --copies")
     args = parser.parse_args(argv)
     rss = RssSampler()
-    lake = variants._fresh(args.out) / "lake"
+    replica = args.out / "replicas" / f"staging_{args.copies}_copies.parquet"
+    if args.reuse and not (args.copies and replica.exists()):
+        parser.error(f"--reuse needs a replica from an earlier --copies run: {replica} is missing")
+    lake = variants._fresh(args.out / "lake")
     paths = sv.SilverPaths.for_run(lake, args.csv, variants.INGEST_DATE, variants.RUN_KEY)
     sv.prepare_dirs(paths)
-    sql = sv.render_silver_sql(sv.inspect_header(args.csv), paths, variants.INGEST_DATE, args.csv.name)
-    statements = [s for s in sql.split(";\n") if s.strip()]
+    lines = sv.count_lines(args.csv)
+
+    def statements_for(lines: int) -> list[str]:
+        header = sv.inspect_header(args.csv)
+        sql = sv.render_silver_sql(header, paths, variants.INGEST_DATE, args.csv.name, lines=lines)
+        return [s for s in sql.split(";\n") if s.strip()]
+
+    statements = statements_for(lines)
     config = variants.duckdb_config(paths.staging_dir / "spill")
     print(f"silver on {args.csv.name}, memory_limit {config['memory_limit']}, load {os.getloadavg()[0]:.2f}")
-    con = duckdb.connect(config=config)
-    began = time.perf_counter()
-    run_statements(con, statements, rss)
-    counts = sv.summarize(paths, con)
-    law = sv.check_conservation(sv.count_lines(args.csv), counts, args.csv.name)
-    con.close()
-    print(f"  conservation {law}; wall {time.perf_counter() - began:.1f}s, load {os.getloadavg()[0]:.2f}")
-    if args.copies:
-        source = paths.staging_file.with_name("one_copy.parquet")
-        os.replace(paths.staging_file, source)
+    if not args.reuse:
         con = duckdb.connect(config=config)
-        replicate_staging(con, source, paths.staging_file, args.copies)
+        began = time.perf_counter()
+        run_statements(con, statements, rss)
+        counts = sv.summarize(paths, con)
+        law = sv.check_conservation(lines, counts, args.csv.name)
+        con.close()
+        print(f"  conservation {law}; wall {time.perf_counter() - began:.1f}s, load {os.getloadavg()[0]:.2f}")
+    if args.copies:
+        if not args.reuse:
+            source = paths.staging_file.with_name("one_copy.parquet")
+            os.replace(paths.staging_file, source)
+            con = duckdb.connect(config=config)
+            variants._fresh(replica.parent)
+            replicate_staging(con, source, replica, args.copies)
+            con.close()
+            source.unlink()
+            shutil.rmtree(paths.silver_version_dir)
+            for done in (paths.quarantine_tmp, paths.repairs_tmp, paths.lines_file):
+                done.unlink(missing_ok=True)
+        os.link(replica, paths.staging_file)  # the run's staging, kept for the next --reuse
+        con = duckdb.connect(config=config)
         rows = con.execute(f"select count(*) from read_parquet('{paths.staging_file}')").fetchone()[0]
         con.close()
-        source.unlink()
-        shutil.rmtree(paths.silver_version_dir)
-        for done in (paths.quarantine_tmp, paths.repairs_tmp, paths.lines_file):
-            done.unlink(missing_ok=True)
         load = os.getloadavg()[0]
         print(f"after the one pass, on {rows:,} staging rows ({args.copies} copies), load {load:.2f}")
         con = duckdb.connect(config=config)
         rss.take()
         began = time.perf_counter()
+        statements = statements_for(rows)  # the duplicate search sized for the copies
         cut = next(i for i, s in enumerate(statements) if variants._statement_label(s) == ONE_PASS)
         run_statements(con, statements[:cut] + statements[cut + 1 :], rss)
         results = {}

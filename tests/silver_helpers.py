@@ -22,8 +22,13 @@ def good(rid: int = 1, name: str = "Bush Somerset Collection Bookcase", sales: s
     return GOOD.format(rid=rid, name=name, sales=sales)
 
 
-def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool = False) -> dict:
-    """Write `lines` as a file and run the real silver SQL over it with DuckDB."""
+def run_silver(
+    tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool = False, size_as: int | None = None
+) -> dict:
+    """Write `lines` as a file and run the real silver SQL over it with DuckDB.
+
+    `size_as` renders the SQL as for a file of that many lines (the duplicate search's buckets).
+    """
     path = tmp_path / "in.csv"
     data = newline.join(lines) + newline
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
@@ -31,7 +36,7 @@ def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool 
     paths = sv.SilverPaths.for_run(tmp_path / "lake", path, "2026-01-15", "run1")
     sv.prepare_dirs(paths)
     with duckdb.connect() as con:
-        con.execute(sv.render_silver_sql(header, paths, "2026-01-15", path.name))
+        con.execute(sv.render_silver_sql(header, paths, "2026-01-15", path.name, lines=size_as))
         date_order = sv.decide_date_order(paths, con)
         counts = sv.summarize(paths, con)
         law = sv.check_conservation(sv.count_lines(path), counts, str(path))
@@ -53,8 +58,12 @@ def run_silver(tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool 
             "select source_line, column_name, rule, action, value_before, value_after "
             f"from read_parquet('{paths.repairs_tmp}') order by all"
         ).fetchall()
+        findings_stored = con.execute(
+            f"select source_line, column_name, rule from read_parquet('{paths.repairs_tmp}')"
+        ).fetchall()
     return {
         "findings": findings,
+        "findings_stored": findings_stored,  # as the file stores them
         "date_order": date_order,
         "counts": counts,
         "law": law,

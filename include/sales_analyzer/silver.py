@@ -146,6 +146,21 @@ class SilverPaths:
         """The bronze lines in file order, numbered by their row in this Parquet file."""
         return self.staging_dir / "bronze_lines.parquet"
 
+    @property
+    def row_ids_dir(self) -> Path:
+        """A big file's accepted Row IDs and line numbers, in buckets for the duplicate search."""
+        return self.staging_dir / "row_ids"
+
+    @property
+    def findings_file(self) -> Path:
+        """A big file's repairs and warnings before they are sorted, one range of lines at a time."""
+        return self.staging_dir / "findings.parquet"
+
+    @property
+    def kept_lines_file(self) -> Path:
+        """The raw text of the silver rows with a repair or a warning, parsed again for repairs."""
+        return self.staging_dir / "kept_lines.parquet"
+
     @classmethod
     def for_run(cls, lake: Path, bronze: Path, ingest_date: str, run_key: str) -> SilverPaths:
         """Lay out the paths of one run under the lake directory (named in local.layout.Layout)."""

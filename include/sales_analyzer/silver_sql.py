@@ -5,6 +5,7 @@ Split from silver.py (which re-exports these names) to keep the stage's orchestr
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -127,15 +128,35 @@ def staging_relation(paths: SilverPaths) -> str:
     )
 
 
+# The duplicate Row ID search aggregates at most about this many lines at a time, so its peak
+# RSS stays put as files grow (docs/benchmarks.md, "Issue 14 item 2: flat memory").
+ROW_IDS_PER_BUCKET = 2_000_000
+# Bytes per line assumed when the line count is not given: the seed-42 files have ~209, the
+# Kaggle file ~230; fewer assumed bytes give more buckets, which costs a scan, never memory.
+MIN_BYTES_PER_LINE = 150
+
+
+def row_id_buckets(lines: int) -> int:
+    """How many buckets of Row IDs the duplicate search of a file of `lines` lines takes."""
+    return max(1, math.ceil(lines / ROW_IDS_PER_BUCKET))
+
+
 def render_silver_sql(
     header: HeaderInfo,
     paths: SilverPaths,
     ingest_date: str,
     source_name: str,
     contract: Contract | None = None,
+    lines: int | None = None,
 ) -> str:
-    """Render bronze_to_silver.sql for this file's header and this run's paths."""
+    """Render bronze_to_silver.sql for this file's header and this run's paths.
+
+    `lines`, the bronze file's line count, sizes the duplicate Row ID search; without it the
+    count is estimated from the file's size.
+    """
     contract = contract or load_contract()
+    if lines is None:
+        lines = paths.bronze.stat().st_size // MIN_BYTES_PER_LINE if paths.bronze.exists() else 0
     quarantine_checks = chk.quarantine_checks(contract)
     columns = []
     for c in contract.columns:
@@ -172,6 +193,13 @@ def render_silver_sql(
             bronze_lines=bronze_lines_relation(paths),
             lines_path=sql_escape(paths.lines_file),
             lines_read=read_escape(paths.lines_file),
+            kept_lines_path=sql_escape(paths.kept_lines_file),
+            kept_lines_read=read_escape(paths.kept_lines_file),
+            findings_path=sql_escape(paths.findings_file),
+            findings_read=read_escape(paths.findings_file),
+            lines_per_part=ROW_IDS_PER_BUCKET,
+            row_ids_path=sql_escape(paths.row_ids_dir),
+            row_ids_read=read_escape(paths.row_ids_dir),
             staging_path=sql_escape(paths.staging_file),
             staging_relation=staging_relation(paths),
             silver_dir=sql_escape(paths.silver_version_dir),
@@ -185,6 +213,7 @@ def render_silver_sql(
             whitespace_rule=chk.WHITESPACE_REPAIR,
             whitespace_expected=chk.WHITESPACE_EXPECTED,
             revenue_column=contract.revenue_column,
+            row_id_buckets=row_id_buckets(lines),
             date_votes=date_vote_sql(contract),
             n_named=n,
             csv_field=chk.CSV_FIELD,

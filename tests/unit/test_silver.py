@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from include.sales_analyzer import checks as chk
 from include.sales_analyzer import silver as sv
 from include.sales_analyzer.errors import ConservationError, InputFileError
 from tests.silver_helpers import HEADER, good, run_silver
@@ -154,6 +155,65 @@ def test_duplicate_row_id_keeps_the_first_line(tmp_path: Path) -> None:
     assert [(r["row_id"], r["source_line"]) for r in out["rows"]] == [(7, 2), (8, 3)]
     assert out["quarantine"][0][:4] == (4, "duplicate_row_id", "Row ID", "7")
     assert "line 2" in out["quarantine"][0][4]
+
+
+def test_duplicate_row_ids_are_found_in_every_bucket(tmp_path: Path) -> None:
+    # A big file's duplicate search runs one aggregate per bucket of Row IDs; rendered here as
+    # for a file of five buckets, every duplicate is found whichever bucket its Row ID is in.
+    import duckdb
+
+    from include.sales_analyzer.silver_sql import ROW_IDS_PER_BUCKET
+
+    rids = [*range(1, 41), 3, 17, 29, 40, 3]
+    with duckdb.connect() as con:
+        buckets = {con.execute(f"select hash({r}::bigint) % 5").fetchone()[0] for r in (3, 17, 29, 40)}
+    assert len(buckets) > 1  # the duplicates are spread over several buckets
+    out = run_silver(tmp_path, [HEADER, *[good(r) for r in rids]], size_as=5 * ROW_IDS_PER_BUCKET)
+    assert [(r["row_id"], r["source_line"]) for r in out["rows"]] == [(r, r + 1) for r in range(1, 41)]
+    assert [q[:4] for q in out["quarantine"]] == [
+        (42, "duplicate_row_id", "Row ID", "3"),
+        (43, "duplicate_row_id", "Row ID", "17"),
+        (44, "duplicate_row_id", "Row ID", "29"),
+        (45, "duplicate_row_id", "Row ID", "40"),
+        (46, "duplicate_row_id", "Row ID", "3"),
+    ]
+    assert [q[4] for q in out["quarantine"]] == [
+        f"a Row ID not seen before (first seen on line {r + 1})" for r in (3, 17, 29, 40, 3)
+    ]
+
+
+def test_bucketed_duplicate_search_with_no_accepted_line(tmp_path: Path) -> None:
+    from include.sales_analyzer.silver_sql import ROW_IDS_PER_BUCKET
+
+    # every bucket's folder must exist for its aggregate to read, even with no Row ID to put in it
+    lines = [HEADER, good(1, sales="abc"), good(2, sales="1,5")]
+    out = run_silver(tmp_path, lines, size_as=3 * ROW_IDS_PER_BUCKET)
+    assert out["rows"] == []
+    assert [q[:2] for q in out["quarantine"]] == [(2, "invalid_decimal"), (3, "too_many_fields")]
+
+
+def test_a_big_file_in_buckets_and_ranges_gives_the_same_outputs(tmp_path: Path, monkeypatch) -> None:
+    # A big file searches duplicates one bucket of Row IDs at a time and sorts its findings
+    # one range of lines at a time; with buckets of 10 lines this 60-line file takes that path.
+    from include.sales_analyzer import silver_sql
+
+    lines = [HEADER]
+    for rid in range(1, 61):
+        line = good(rid % 45 + 1, name=f"Bookcase  {rid}" if rid % 3 == 0 else "Bookcase")
+        lines.append(line.replace(",42420,", ",5408,") if rid % 4 == 0 else line)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = run_silver(tmp_path / "one", lines)
+    monkeypatch.setattr(silver_sql, "ROW_IDS_PER_BUCKET", 10)
+    assert silver_sql.row_id_buckets(len(lines)) > 5
+    many = run_silver(tmp_path / "many", lines)
+    assert many["rows"] == one["rows"] and len(one["rows"]) == 45
+    assert many["quarantine"] == one["quarantine"] and len(one["quarantine"]) == 15
+    assert many["findings"] == one["findings"]
+    assert many["findings_stored"] == one["findings_stored"] == sorted(one["findings_stored"])
+    assert {f[2] for f in one["findings_stored"]} == {"zip_leading_zero", chk.WHITESPACE_REPAIR}
+    kept = range(1, 46)  # the first line of each Row ID
+    assert len(one["findings_stored"]) == sum(r % 3 == 0 for r in kept) + sum(r % 4 == 0 for r in kept)
 
 
 def test_content_duplicates_with_distinct_row_ids_are_kept(tmp_path: Path) -> None:

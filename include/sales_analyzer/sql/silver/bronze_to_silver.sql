@@ -331,6 +331,12 @@ set preserve_insertion_order = false;
 create or replace temp view silver_staging as
 {{ staging_relation }};
 
+-- Row IDs on more than one accepted line, with the first of those lines. One hash aggregate
+-- over every Row ID grows with the rows (its peak RSS went from 363 MiB at 1M rows to 927 MiB
+-- at 30M, over the memory limit), so a big file's Row IDs and line numbers are first written
+-- in buckets by hash (a partitioned write, bounded like silver's below) and each bucket is
+-- aggregated alone: a few million groups at most (silver_sql.row_id_buckets).
+{%- if row_id_buckets == 1 %}
 create or replace temp table first_lines as
 select
     row_id,
@@ -339,6 +345,45 @@ from silver_staging
 where line_kind = 'record' and check_no is null
 group by row_id
 having count(*) > 1;
+{%- else %}
+set partitioned_write_flush_threshold = 8192;
+set write_buffer_row_group_count = 1;
+
+copy (
+    select
+        hash(row_id) % {{ row_id_buckets }} as bucket,
+        row_id,
+        source_line
+    from silver_staging
+    where line_kind = 'record' and check_no is null
+    -- one row without a Row ID (never an accepted line's: Row ID is required) in every
+    -- bucket, so that each bucket's folder exists however few lines are accepted
+    union all
+    select
+        bucket,
+        null,
+        null
+    from range({{ row_id_buckets }}) as b (bucket)
+) to '{{ row_ids_path }}' (
+    format parquet,
+    compression lz4_raw,
+    partition_by (bucket)
+);
+
+reset partitioned_write_flush_threshold;
+reset write_buffer_row_group_count;
+{%- for bucket in range(row_id_buckets) %}
+
+{% if loop.first %}create or replace temp table first_lines as{% else %}insert into first_lines{% endif %}
+select
+    row_id,
+    min(source_line) as first_line
+from read_parquet('{{ row_ids_read }}/bucket={{ bucket }}/*.parquet')
+where row_id is not null
+group by row_id
+having count(*) > 1;
+{%- endfor %}
+{%- endif %}
 
 -- The partitioned write flushes small slices: with DuckDB's defaults (each thread keeps up to
 -- 524,288 rows across the partitions, each file buffers 5 row groups) 10M rows spilled ~2.4 GB
@@ -446,32 +491,38 @@ copy (
 -- Every repair and warning on a row that is in silver: line, column, value before and
 -- after (or the finding), and the rule, for the run's repairs table. Only the lines that
 -- carry one are parsed again, from the raw text staging kept for them.
--- (a table, not a subquery: over a join DuckDB merges the views' projections into one and
--- evaluates the field split once per reference, 100x slower)
-create or replace temp table kept_lines_with_findings as
-select
-    s.source_line,
-    s.raw_line
-from silver_staging as s
-left join first_lines as f on s.row_id = f.row_id
-where
-    s.line_kind = 'record'
-    and s.has_finding
-    and (f.first_line is null or s.source_line = f.first_line);
+-- (a file, not a subquery: over a join DuckDB merges the views' projections into one and
+-- evaluates the field split once per reference, 100x slower; and not a temp table, which
+-- keeps every kept line's raw text in the buffer pool while the findings are listed)
+copy (
+    select
+        s.source_line,
+        s.raw_line
+    from silver_staging as s
+    left join first_lines as f on s.row_id = f.row_id
+    where
+        s.line_kind = 'record'
+        and s.has_finding
+        and (f.first_line is null or s.source_line = f.first_line)
+) to '{{ kept_lines_path }}' (format parquet, compression lz4_raw);
 
-{{ parse_views('kept', 'kept_lines_with_findings') }}
+{{ parse_views('kept', "read_parquet('" ~ kept_lines_read ~ "')") }}
+{%- macro repairs_columns(k) %}
+        '{{ ingest_date }}'::date as ingest_date,
+        '{{ source_name }}' as source_file,
+        {{ k }}.source_line,
+        {{ k }}.finding.column_name as column_name,
+        {{ k }}.finding.rule as rule,
+        {{ k }}.finding.action as action,
+        {{ k }}.finding.value_before as value_before,
+        {{ k }}.finding.value_after as value_after,
+        {{ k }}.finding.expected as expected
+{%- endmacro %}
+{%- if row_id_buckets == 1 %}
 
 copy (
     select
-        '{{ ingest_date }}'::date as ingest_date,
-        '{{ source_name }}' as source_file,
-        k.source_line,
-        k.finding.column_name as column_name,
-        k.finding.rule as rule,
-        k.finding.action as action,
-        k.finding.value_before as value_before,
-        k.finding.value_after as value_after,
-        k.finding.expected as expected
+{{- repairs_columns('k') }}
     from (
         select
             source_line,
@@ -480,3 +531,44 @@ copy (
     ) as k
     order by k.source_line, k.finding.column_name, k.finding.rule
 ) to '{{ repairs_path }}' (format parquet, compression zstd);
+{%- else %}
+
+-- A big file's findings: one sort over all of them grows with the rows (932 MiB peak at 30M
+-- rows, 370 MiB unsorted), so they are written unsorted, sorted one range of lines at a
+-- time, and the sorted parts read back in order into the one repairs file.
+copy (
+    select
+        source_line,
+        unnest({{ findings_list() }}) as finding
+    from kept_checked
+) to '{{ findings_path }}' (format parquet, compression lz4_raw);
+{%- for part in range(row_id_buckets) %}
+
+copy (
+    select
+        source_line,
+        finding
+    from read_parquet('{{ findings_read }}')
+    where
+        source_line > {{ part * lines_per_part }}
+{%- if not loop.last %}
+        and source_line <= {{ (part + 1) * lines_per_part }}
+{%- endif %}
+    order by source_line, finding.column_name, finding.rule
+) to '{{ findings_path }}.{{ part }}' (format parquet, compression lz4_raw);
+{%- endfor %}
+
+set preserve_insertion_order = true;
+
+copy (
+    select
+{{- repairs_columns('k') }}
+    from read_parquet([
+{%- for part in range(row_id_buckets) %}
+        '{{ findings_read }}.{{ part }}'{{ "," if not loop.last }}
+{%- endfor %}
+    ]) as k
+) to '{{ repairs_path }}' (format parquet, compression zstd);
+
+set preserve_insertion_order = false;
+{%- endif %}
