@@ -108,6 +108,9 @@ def ui_triggered_run(airflow_stack: Any, browser: Any) -> Any:
 # minutes. Ordered by what a full run on 2 workers spent per file (each a full DAG run or more;
 # the app files share one pipeline run, paid by the first); the others follow in collection order.
 AIRFLOW_STACK_FILES = ("tests/airflow_ui/test_trigger_in_browser.py", "tests/mwaa/test_airflow_services.py")
+# The app files share one pipeline run (tests/app/conftest.py `gold_dir`, built under a file lock):
+# on two workers the second one waited out the first one's run (~70 s) instead of working.
+APP_GOLD_FILES = ("tests/app/test_data.py", "tests/app/test_pages.py", "tests/app/test_browser.py")
 COSTLIEST_FIRST = (  # seconds per file in a full run on a loaded 2-core machine (2026-12-01)
     *AIRFLOW_STACK_FILES,  # 1,304 + 213 (the latter errored early; ~1,550 together when run alone)
     "tests/reliability/test_aws_faults.py",  # 1,577
@@ -118,7 +121,7 @@ COSTLIEST_FIRST = (  # seconds per file in a full run on a loaded 2-core machine
     "tests/reliability/test_round2.py",  # 447
     "tests/parity/test_silver_parity.py",  # 435
     "tests/integration/test_aws_failures.py",  # 406
-    "tests/app/test_data.py",  # 398 (the app files' one pipeline run)
+    *APP_GOLD_FILES,  # 398 for test_data.py (the app files' one pipeline run), then the others
     "tests/integration/test_real_format.py",  # 377
 )
 
@@ -134,7 +137,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under `--dist loadfile`, the files that share the Airflow stack form one unit of work."""
+    """Under `--dist loadfile`, the files that share the Airflow stack form one unit of work, and
+    so do the files that share the app's pipeline run."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -142,6 +146,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class SharedStackScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             scope = super()._split_scope(nodeid)
-            return "airflow_stack" if scope in AIRFLOW_STACK_FILES else scope
+            if scope in AIRFLOW_STACK_FILES:
+                return "airflow_stack"
+            return "app_gold" if scope in APP_GOLD_FILES else scope
 
     return SharedStackScheduling(config, log)

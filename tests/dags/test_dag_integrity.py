@@ -135,43 +135,45 @@ def test_assets(dagbag) -> None:
     assert outlets["publish_gold"] == ["sales_gold"]
 
 
-def test_dag_file_has_no_heavy_top_level_imports() -> None:
-    """Importing the DAG module must not pull pandas, GX, pyspark or polars.
+@pytest.fixture(scope="module")
+def fresh_parse() -> dict[str, list[str]]:
+    """Parse the DAG file in a fresh interpreter: the modules it loaded and the files it opened.
 
-    (duckdb itself is imported by the official DuckDB provider's operator module.)
+    An audit hook records every file the parse opens.
     """
     code = (
-        "import sys, runpy; runpy.run_path('dags/sales_medallion.py');"
-        "heavy = [m for m in ('pandas', 'great_expectations', 'pyspark', 'polars')"
-        " if m in sys.modules]; print('HEAVY=' + ','.join(heavy))"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
-    )
-    marker = [line for line in proc.stdout.splitlines() if line.startswith("HEAVY=")]
-    assert marker == ["HEAVY="], proc.stdout[-2000:]
-
-
-def test_dag_file_reads_only_the_manifest_at_parse() -> None:
-    """Parsing reads no project file but the dbt manifest Cosmos renders the task group from.
-
-    Paths, the contract and settings are resolved when a task runs (the scheduler parses the
-    file every 30 s). An audit hook in a fresh interpreter records every file the parse opens.
-    """
-    code = (
-        "import sys, runpy\n"
+        "import json, sys, runpy\n"
         "opened = set()\n"
         "def hook(event, args):\n"
         "    if event == 'open' and isinstance(args[0], str): opened.add(args[0])\n"
         "sys.addaudithook(hook)\n"
         "runpy.run_path('dags/sales_medallion.py')\n"
-        "print('OPENED=' + '|'.join(sorted(opened)))\n"
+        "print('PARSE=' + json.dumps({'modules': sorted(sys.modules), 'opened': sorted(opened)}))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
     )
-    marker = [line for line in proc.stdout.splitlines() if line.startswith("OPENED=")]
-    opened = {Path(p).resolve() for p in marker[0].removeprefix("OPENED=").split("|") if p}
+    marker = [line for line in proc.stdout.splitlines() if line.startswith("PARSE=")]
+    assert len(marker) == 1, proc.stdout[-2000:]
+    return json.loads(marker[0].removeprefix("PARSE="))
+
+
+def test_dag_file_has_no_heavy_top_level_imports(fresh_parse: dict[str, list[str]]) -> None:
+    """Importing the DAG module must not pull pandas, GX, pyspark or polars.
+
+    (duckdb itself is imported by the official DuckDB provider's operator module.)
+    """
+    heavy = {"pandas", "great_expectations", "pyspark", "polars"}
+    assert heavy.isdisjoint(fresh_parse["modules"]), heavy & set(fresh_parse["modules"])
+
+
+def test_dag_file_reads_only_the_manifest_at_parse(fresh_parse: dict[str, list[str]]) -> None:
+    """Parsing reads no project file but the dbt manifest Cosmos renders the task group from.
+
+    Paths, the contract and settings are resolved when a task runs (the scheduler parses the
+    file every 30 s).
+    """
+    opened = {Path(p).resolve() for p in fresh_parse["opened"]}
     in_project = {
         p.relative_to(REPO).as_posix()
         for p in opened

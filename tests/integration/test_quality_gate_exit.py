@@ -8,9 +8,13 @@ connections still reachable from live objects (2 before quality._close_connectio
 then exits, and its stderr is read whole for nanobind's leak report.
 
 Not covered, and not fixed: `make run` (every task in one `airflow dags test` process) still
-ends with "nanobind: leaked 50 instances" in its log file. At that process's exit no DuckDB
-connection is reachable from any gc-tracked object and only the main thread is left, so what
-nanobind counts is held outside Python-visible references; its source was not found.
+ends with "nanobind: leaked 50 instances" in its log file (not on its output). Run task by task
+(`airflow tasks test`), only `validate_silver`'s process leaks; the same stage called without
+Airflow does not, unless Airflow's execution-API modules
+(`airflow.api_fastapi.execution_api.versions`, ~550 modules) were imported first. The leaked
+objects are `_duckdb`'s module-level ones (DuckDBPyType constants, enum members, a connection);
+nanobind objects are not gc-tracked, and refcounts at atexit match the run that does not leak,
+so the reference is taken during interpreter shutdown. Its holder was not found.
 """
 
 from __future__ import annotations
