@@ -108,13 +108,15 @@ def ui_triggered_run(airflow_stack: Any, browser: Any) -> Any:
 # minutes. Ordered by what a full run on 2 workers spent per file (each a full DAG run or more;
 # the app files share one pipeline run, paid by the first); the others follow in collection order.
 AIRFLOW_STACK_FILES = ("tests/airflow_ui/test_trigger_in_browser.py", "tests/mwaa/test_airflow_services.py")
+# The fault tests compare their reruns with test_aws_backend's undisturbed aws run, kept in the
+# session's stash (tests/integration/aws_runs.py): on one worker, backend first, it is made once.
+AWS_RUN_FILES = ("tests/integration/test_aws_backend.py", "tests/reliability/test_aws_faults.py")
 # The app files share one pipeline run (tests/app/conftest.py `gold_dir`, built under a file lock):
 # on two workers the second one waited out the first one's run (~70 s) instead of working.
 APP_GOLD_FILES = ("tests/app/test_data.py", "tests/app/test_pages.py", "tests/app/test_browser.py")
 COSTLIEST_FIRST = (  # seconds per file in a full run on a loaded 2-core machine (2026-12-01)
     *AIRFLOW_STACK_FILES,  # 1,304 + 213 (the latter errored early; ~1,550 together when run alone)
-    "tests/reliability/test_aws_faults.py",  # 1,577
-    "tests/integration/test_aws_backend.py",  # 1,467
+    *AWS_RUN_FILES,  # 1,467 + 1,577 when each made its own undisturbed run
     "tests/integration/test_pipeline_dag.py",  # 938
     "tests/airflow_ui/test_make_run.py",  # 495
     "tests/reliability/test_faults.py",  # 490
@@ -138,7 +140,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under `--dist loadfile`, the files that share the Airflow stack form one unit of work, and
-    so do the files that share the app's pipeline run."""
+    so do the files that share the undisturbed aws run, and those that share the app's run."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -148,6 +150,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             scope = super()._split_scope(nodeid)
             if scope in AIRFLOW_STACK_FILES:
                 return "airflow_stack"
+            if scope in AWS_RUN_FILES:
+                return "aws_run"
             return "app_gold" if scope in APP_GOLD_FILES else scope
 
     return SharedStackScheduling(config, log)
