@@ -241,12 +241,16 @@ def run_dag(cmd: list[str], env: dict[str, str], log_path: Path, out: TextIO, pr
         return proc.wait()
 
 
-def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO) -> None:
-    """The closing summary: conservation, quarantine/repairs/warnings, where the outputs are."""
+def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO, data_dir: Path) -> None:
+    """The closing summary: conservation, quarantine/repairs/warnings, where the outputs are.
+
+    Outputs are named relative to `data_dir`, three to a line, so the whole of `make run`'s
+    output stays near 40 lines with one line per task.
+    """
     from include.sales_analyzer.summary import summary_lines
 
     rows, law = report["rows"], report["conservation"]
-    print(f"\n== {DAG_ID} finished in {elapsed:.0f}s ({report['source'].get('description')})", file=out)
+    print(f"== {DAG_ID} finished in {elapsed:.0f}s ({report['source'].get('description')})", file=out)
     print(
         f"   bronze {rows['bronze_lines']:,} lines = silver {rows['silver']:,} rows"
         f" + quarantine {rows['quarantine']:,} + header/blank {rows['non_record_lines']:,}"
@@ -256,16 +260,35 @@ def print_summary(report: dict, report_path: Path, elapsed: float, out: TextIO) 
     if any(key in report for key in ("quarantine", "repairs", "warnings")):
         for line in summary_lines(report):
             print(f"   {line}", file=out)
-    for label, key in (
-        ("gold tables (DuckDB)", "gold_database"),
-        ("gold CSV/Parquet", "gold_exports"),
-        ("silver Parquet", "silver"),
-        ("quarantine", "quarantine"),
-        ("quality report", "quality_report"),
-    ):
-        print(f"   {label:22} {report['outputs'][key]}", file=out)
-    print(f"   {'Data Docs':22} {report['quality'].get('data_docs')}", file=out)
-    print(f"   {'run report':22} {report_path}", file=out)
+    outputs = report["outputs"]
+    groups = (
+        ("gold", ((outputs["gold_database"], "tables"), (outputs["gold_exports"], "CSV, Parquet"))),
+        ("silver", ((outputs["silver"], "Parquet"), (outputs["quarantine"], ""))),
+        (
+            "reports",
+            (
+                (report_path, ""),
+                (outputs["quality_report"], ""),
+                (report["quality"].get("data_docs"), "Data Docs"),
+            ),
+        ),
+    )
+    print(f"   outputs, under {data_dir}/", file=out)
+    for group, items in groups:
+        shown = "   ".join(
+            _under(data_dir, path) + (f" ({label})" if label else "") for path, label in items if path
+        )
+        print(f"     {group:8} {shown}", file=out)
+
+
+def _under(root: Path, path: str | Path) -> str:
+    """`path` relative to `root` when it lies under it (a directory ends in /), else as it is."""
+    path = Path(path)
+    try:
+        text = str(path.relative_to(root))
+    except ValueError:
+        text = str(path)
+    return text + "/" if path.is_dir() else text
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
@@ -332,7 +355,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             print(f"   see {log_path}", file=out)
         return returncode or 1
     report = json.loads(report_path.read_text())
-    print_summary(report, report_path, elapsed, out)
+    print_summary(report, report_path, elapsed, out, settings.data_dir)
     return 0
 
 

@@ -68,13 +68,21 @@ def test_make_run_prints_a_line_per_task_and_a_short_summary(airflow_home: Path,
     assert [int(m.group(1)) for m in task_lines] == list(range(1, len(tasks) + 1))
     assert {int(m.group(2)) for m in task_lines} == {len(tasks)}
     assert {m.group(3) for m in task_lines} == {"success"}
-    assert len(out) <= len(tasks) + 16, "\n".join(out)
+    # 2 header lines (and here one more: the allowed folder), a line per task, 9 of summary.
+    assert len(out) <= len(tasks) + 12, "\n".join(out)
     assert "nanobind" not in proc.stdout + proc.stderr
 
     summary = out[out.index(next(line for line in out if line.startswith("== sales_medallion finished"))) :]
     lines = generated.total_lines
     assert summary[1].startswith(f"   bronze {lines:,} lines = silver ")
     assert summary[1].endswith("-> conservation holds")
+    # Every output the summary names, relative to the data dir it names, is there.
+    assert f"   outputs, under {data_dir}/" in summary
+    named = summary[summary.index(f"   outputs, under {data_dir}/") + 1 :]
+    assert [line.split()[0] for line in named] == ["gold", "silver", "reports"]
+    paths = [word for line in named for word in line.split()[1:] if "." in word or word.endswith("/")]
+    assert len(paths) == 7, named
+    assert all((data_dir / path).exists() for path in paths), named
     # The log file holds Airflow's own output, which the terminal did not get.
     log_text = logs[0].read_text()
     assert log_text.count("[DAG TEST] end task") == len(tasks)
