@@ -10,13 +10,15 @@ then exits, and its stderr is read whole for nanobind's leak report.
 Not covered, and not fixed: `make run` (every task in one `airflow dags test` process) still
 ends with "nanobind: leaked 50 instances" in its log file (not on its output). What is known:
 
-- The trigger needs no gate and no GX: a process that imports Airflow's execution-API modules
-  (`airflow.api_fastapi.execution_api.versions.*`, ~550 modules) and then has SQLAlchemy load
-  duckdb-engine's dialect through its entry point (`make_url("duckdb://").get_dialect()`) ends
-  with "nanobind: leaked 27 instances" (the strict xfail below). Importing duckdb_engine with an
-  import statement instead does not; `importlib.import_module` does not either, until a
-  `del` of the module variable is added after it. The outcome flips with changes that hold no
-  reference, so it follows the order of interpreter teardown.
+- The trigger needs no gate: SQLAlchemy loading duckdb-engine's dialect through its entry
+  point (`make_url("duckdb://").get_dialect()`) after a large set of imports. After Airflow's
+  execution-API modules (`airflow.api_fastapi.execution_api.versions.*`, ~550 modules) it ends
+  with "nanobind: leaked 27 instances" (the strict xfail below); after `import
+  great_expectations` alone, too, without Airflow; after great_expectations with pandas, scipy,
+  fastapi, cadwyn, rich, httpx, jinja2 and yaml, not. Importing duckdb_engine with an import
+  statement first does not leak; `importlib.import_module` does not either, until a `del` of
+  the module variable is added after it. The outcome flips with changes that hold no
+  reference, so it follows the order of interpreter teardown, not a reference a caller keeps.
 - What outlives the leak check: the module dict of `duckdb.value.constant` and its `Value`
   classes, which hold the DuckDBPyType constants. Under gdb (a watchpoint on the class's refcount
   from `Py_FinalizeEx` on, and the gc's generation lists walked at each shutdown collection):
@@ -96,7 +98,8 @@ url.make_url("duckdb:///:memory:").get_dialect()
 @pytest.mark.xfail(
     strict=True,
     reason="DuckDB 2.0's module objects outlive CPython 3.12 teardown once duckdb-engine is loaded "
-    "through SQLAlchemy's entry point in a process holding Airflow's execution API; holder not found",
+    "through SQLAlchemy's entry point after a large import set (here Airflow's execution API); "
+    "holder not found",
 )
 def test_duckdb_dialect_loaded_beside_airflows_execution_api_exits_silently(tmp_path: Path) -> None:
     home = tmp_path / "airflow"
