@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -45,21 +46,28 @@ def read_views(data_dir: Path) -> dict[str, Any]:
     return {"kinds": kinds, "built": built, "published": published, "exports": exports}
 
 
+def clean(text: str) -> str:
+    """A text field as silver keeps it: whitespace runs made one space, trimmed."""
+    return re.sub(r"[\s\u00a0]+", " ", text).strip()
+
+
 def value(text: str) -> str | None:
-    """A text field as silver keeps it: whitespace runs made one space, trimmed, empty as null."""
-    return re.sub(r"[\s\u00a0]+", " ", text).strip() or None
+    """A text field as silver keeps it, empty as null."""
+    return clean(text) or None
+
+
+def record_fields(path: Path, bad_lines: set[int]) -> Iterator[list[str]]:
+    """The fields of every record line of `path`: not the header, a blank line or a bad line."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        for number, line in enumerate(fh.read().split("\n"), start=1):
+            if number == 1 or number in bad_lines or not line.replace(",", "").strip():
+                continue
+            yield next(csv.reader([line]))
 
 
 def records(ref: GeneratedFile) -> list[list[str]]:
     """The fields of every record line the generator does not expect to be quarantined."""
-    bad = {q.line_number for q in ref.quarantined}
-    out = []
-    with open(ref.path, encoding="utf-8", newline="") as fh:
-        for number, line in enumerate(fh.read().split("\n"), start=1):
-            if number == 1 or number in bad or not line.replace(",", "").strip():
-                continue
-            out.append(next(csv.reader([line])))
-    return out
+    return list(record_fields(ref.path, {q.line_number for q in ref.quarantined}))
 
 
 def day(text: str) -> date:

@@ -7,11 +7,8 @@ with what the DAG built and published.
 
 from __future__ import annotations
 
-import csv
 import json
-import re
 from collections import defaultdict
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,9 +20,12 @@ from tests.conftest import run_dag_test
 from tests.integration.bi_view_checks import (
     BI_VIEWS,
     check_segment_share,
+    clean,
+    day,
     expected_monthly_revenue,
     expected_sales_enriched,
     read_views,
+    record_fields,
 )
 
 ROWS, SEED = 3000, 11
@@ -53,31 +53,23 @@ REASON_OF_KIND = {
 pytestmark = pytest.mark.slow
 
 
-def clean(text: str) -> str:
-    return re.sub(r"[\s\u00a0]+", " ", text).strip()
-
-
 def expected_gold(path: Path, bad_lines: set[int]) -> dict:
     """Gold marts recomputed from the CSV: every record line not known to be bad."""
     yearly: dict = defaultdict(lambda: {"rows": 0, "revenue": Decimal(0), "customers": set()})
     regional: dict = defaultdict(Decimal)
     segment_yearly: dict = defaultdict(Decimal)
     products: dict = defaultdict(lambda: {"revenue": Decimal(0), "orders": set()})
-    with open(path, encoding="utf-8", newline="") as fh:
-        for number, line in enumerate(fh.read().split("\n"), start=1):
-            if number == 1 or number in bad_lines or not line.replace(",", "").strip():
-                continue
-            f = next(csv.reader([line]))
-            year = datetime.strptime(f[2], "%d/%m/%Y").year
-            sales = Decimal(f[17])
-            yearly[year]["rows"] += 1
-            yearly[year]["revenue"] += sales
-            yearly[year]["customers"].add(f[5])
-            regional[f[12]] += sales
-            segment_yearly[(year, f[7])] += sales
-            product = products[clean(f[16])]
-            product["revenue"] += sales
-            product["orders"].add(f[1])
+    for f in record_fields(path, bad_lines):
+        year = day(f[2]).year
+        sales = Decimal(f[17])
+        yearly[year]["rows"] += 1
+        yearly[year]["revenue"] += sales
+        yearly[year]["customers"].add(f[5])
+        regional[f[12]] += sales
+        segment_yearly[(year, f[7])] += sales
+        product = products[clean(f[16])]
+        product["revenue"] += sales
+        product["orders"].add(f[1])
     top = sorted(products.items(), key=lambda kv: (-kv[1]["revenue"], kv[0]))[:10]
     return {
         "yearly": sorted((y, v["rows"], v["revenue"], len(v["customers"])) for y, v in yearly.items()),
