@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from include.sales_analyzer.dbt_project import MANIFEST
+
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "sales_medallion"
 
@@ -93,7 +95,7 @@ def test_task_graph(dagbag) -> None:
     }
     assert gold >= GOLD_MODELS, GOLD_MODELS - gold
     # one task per model of the manifest Cosmos renders
-    manifest = json.loads((REPO / "include/dbt/sales_analytics/target/manifest.json").read_text())
+    manifest = json.loads(MANIFEST.read_text())
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     built = {t.split(".")[1].removesuffix("_model_build") for t in ids if t.endswith("_model_build")}
     assert built == models

@@ -38,6 +38,7 @@ from include.sales_analyzer import aws
 from include.sales_analyzer.bronze import sha256_of
 from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.contract import load_contract
+from include.sales_analyzer.dbt_project import MANIFEST
 from include.sales_analyzer.extract.synthetic import generate_sales_csv
 from tests.conftest import REPO
 from tests.integration.aws_emulator import (
@@ -287,7 +288,7 @@ def test_catalog_ddl_mode_defined_the_table_from_the_contract(aws_run: dict) -> 
 
 def _marts() -> dict[str, dict]:
     """The dbt table models (gold) of the manifest Cosmos renders, by name."""
-    manifest = json.loads((REPO / "include/dbt/sales_analytics/target/manifest.json").read_text())
+    manifest = json.loads(MANIFEST.read_text())
     return {
         n["name"]: n
         for n in manifest["nodes"].values()
@@ -319,7 +320,7 @@ def test_gold_was_built_by_dbt_athena_through_cosmos(aws_run: dict) -> None:
     # dbt's data tests are SELECTs of a failures count, each answered by real rows (0 failures, or
     # the task would have failed). Cosmos runs the tests of the models (each with its model, or
     # after both models of a relationship); the source's own tests are not selected by any task.
-    manifest = json.loads((REPO / "include/dbt/sales_analytics/target/manifest.json").read_text())
+    manifest = json.loads(MANIFEST.read_text())
     model_tests = [
         n
         for n in manifest["nodes"].values()
