@@ -248,7 +248,7 @@ def stages_section(results: dict[str, Any]) -> list[str]:
     for size, r in sorted(results.get("quality", {}).items(), key=lambda kv: int(kv[0])):
         note = f"{r['result']['evaluated']} expectations, success {r['result']['success']}"
         out.append(
-            f"| quality gate (quality.validate_silver) | {int(size):,} | {r['wall_seconds']:.1f} | "
+            f"| quality gate (quality.validate_counts) | {int(size):,} | {r['wall_seconds']:.1f} | "
             f"{r['cpu_seconds']:.1f} | {_mib(r['max_rss_bytes'])} | {_load(r['load_before'])} -> "
             f"{_load(r['load_after'])} | {note} |"
         )

@@ -6,13 +6,16 @@ computed by DuckDB over the silver Parquet; no pandas copy of the rows is made.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.contract import Contract, load_contract
-from include.sales_analyzer.errors import QualityGateFailed
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,8 @@ def _close_connections(context: Any) -> None:
     pool records kept them, with their duckdb_engine wrappers and DuckDBPyConnections, alive
     for the rest of the process (an Airflow worker, or every task of `airflow dags test`).
     DuckDB's nanobind bindings report what is still alive at interpreter exit ("nanobind:
-    leaked N instances"); `make run` still ends with that report from another source (see
-    tests/integration/test_quality_gate_exit.py).
+    leaked N instances"). The gate now runs in an interpreter of its own (validate_counts),
+    but closing them keeps `validate_silver` clean for any caller that runs it in-process.
     """
     for source in context.data_sources.all().values():
         execution_engine = getattr(source, "_execution_engine", None)  # GX's cached engine
@@ -206,6 +209,7 @@ def validate_silver(
     """
     import duckdb
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     _allow_duckdb_persisted_connection()
     contract = contract or load_contract()
@@ -233,6 +237,8 @@ def validate_silver(
         )
 
     context = gx.get_context(mode="ephemeral")
+    # GX's "Calculating Metrics" bars: ~30 lines of a task log per checkpoint, read by nobody.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     docs_dir.mkdir(parents=True, exist_ok=True)
     context.add_data_docs_site(
         site_name="sales_quality",
@@ -318,6 +324,13 @@ def validate_silver(
     return report
 
 
+# The package root (the folder holding include/): the gate's interpreter imports this module
+# from it, whether that folder is on PYTHONPATH (make, tests) or put on sys.path by Airflow (MWAA).
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+GATE_PROGRAM = "from include.sales_analyzer.quality import gate_main; gate_main()"
+
+
 def validate_counts(
     silver_glob: str,
     counts: dict[str, Any],
@@ -331,18 +344,77 @@ def validate_counts(
     One mapping for both backends: the quarantined share is of the record lines the engine
     counted, the revenue quarantine holds goes into the failure message, and a run with no
     silver rows is validated as an empty table (see validate_silver).
+
+    The checkpoint runs in a Python interpreter of its own (`gate_main`), not in the task's.
+    GX reaches DuckDB through SQLAlchemy and duckdb-engine; once that dialect is loaded into a
+    process as large as an Airflow worker (or `airflow dags test`, which runs every task in one
+    process), DuckDB's nanobind bindings end the process with a screen of "nanobind: leaked N
+    instances" (tests/integration/test_quality_gate_exit.py pins the 4-line trigger and what is
+    known of it). In its own interpreter the gate loads the dialect into a small process that
+    ends with os._exit once its report is written, so no task process ever loads it. It costs
+    a Python start-up and the imports GX shares with Airflow (~1-2 s, docs/benchmarks.md), and
+    a task worker no longer keeps GX's ~200,000 objects alive for its later tasks.
     """
-    return validate_silver(
-        silver_glob,
-        record_lines=counts["record_lines"],
-        quarantined_lines=counts["quarantined_lines"],
-        work_dir=work_dir,
-        docs_dir=docs_dir,
-        max_quarantine_fraction=max_quarantine_fraction,
-        memory_limit=memory_limit,
-        quarantine_revenue=counts.get("quarantine_revenue"),
-        silver_rows=counts.get("silver_rows"),
+    request = {
+        "silver_glob": silver_glob,
+        "record_lines": counts["record_lines"],
+        "quarantined_lines": counts["quarantined_lines"],
+        "work_dir": str(work_dir),
+        "docs_dir": str(docs_dir),
+        "max_quarantine_fraction": max_quarantine_fraction,
+        "memory_limit": memory_limit,
+        "quarantine_revenue": counts.get("quarantine_revenue"),
+        "silver_rows": counts.get("silver_rows"),
+    }
+    work_dir.mkdir(parents=True, exist_ok=True)
+    answer = work_dir / "quality_gate_result.json"
+    answer.unlink(missing_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-c", GATE_PROGRAM, str(answer)],
+        input=json.dumps(request),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    for line in proc.stderr.splitlines():  # the gate's own log lines, and GX's warnings
+        if line.strip():
+            log.info("gate | %s", line)
+    if proc.returncode != 0 or not answer.exists():
+        tail = "\n".join(proc.stderr.splitlines()[-15:])
+        raise RuntimeError(f"the quality gate's process failed (exit code {proc.returncode}):\n{tail}")
+    return json.loads(answer.read_text())
+
+
+def gate_main() -> None:
+    """The gate's interpreter: a request as JSON on stdin, the report as JSON to argv[1].
+
+    Ends with os._exit, after the report is written and DuckDB's connections closed
+    (`_close_connections`), so the interpreter's teardown and nanobind's leak check never run;
+    multiprocessing's children end the same way.
+    """
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    log.setLevel(logging.INFO)
+    code = 1
+    try:
+        request = json.loads(sys.stdin.read())
+        request["work_dir"] = Path(request["work_dir"])
+        request["docs_dir"] = Path(request["docs_dir"])
+        report = validate_silver(**request)
+        Path(sys.argv[1]).write_text(json.dumps(report, default=str))
+        code = 0
+    except BaseException:  # the parent reads the traceback from stderr
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def raise_if_failed(report: dict[str, Any]) -> None:
@@ -352,6 +424,8 @@ def raise_if_failed(report: dict[str, Any]) -> None:
     ]
     if not failed:
         return
+    from include.sales_analyzer.errors import QualityGateFailed  # Airflow's; the gate's process has none
+
     lines = [f"quality gate failed: {len(failed)} of {report['evaluated']} expectations not met"]
     if report.get("record_lines") is not None:
         from include.sales_analyzer.summary import money
