@@ -113,6 +113,7 @@ class RunProgress:
     _current: TaskAttempt | None = None
     _line_no: int = 0
     _in_traceback: bool = False
+    _in_message: bool = False  # reading the lines of a traceback's exception message
 
     @property
     def finished(self) -> list[TaskAttempt]:
@@ -145,9 +146,16 @@ class RunProgress:
             return None
         if line.startswith("Traceback (most recent call last)"):
             self._in_traceback = True
+            self._in_message = False
             return None
         if self._in_traceback and not stamp and _EXCEPTION.match(line):
             current.error = line.strip()
+            self._in_message = True
+        elif self._in_message and not stamp and line.strip() and not line[0].isspace():
+            # The message's further lines (the gate names each failed expectation on its own).
+            current.error = f"{current.error}\n{line.strip()}"
+        else:
+            self._in_message = False
         if stamp:
             self._in_traceback = False
         if _END.search(line):
@@ -169,7 +177,7 @@ class RunProgress:
             count, state = " " * len(count), "retry"
         text = f"   [{count}] {state:<8} {attempt.seconds:6.1f}s  {attempt.task_id}"
         if attempt.error and state != "success":
-            text += f"\n{'':>{len(count) + 24}}{_shorten(attempt.error)}"
+            text += f"\n{'':>{len(count) + 24}}{_shorten(attempt.error.splitlines()[0])}"
         return text
 
 
@@ -335,8 +343,9 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     lay = Layout.of(settings)
     log_path = lay.logs_dir / f"make-run-{stamp}.log"
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    cmd = [airflow, "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
+    # Airflow's CLI, ending with os._exit once it returns (airflow_cli.py says why).
+    airflow = [sys.executable, "-m", "include.sales_analyzer.airflow_cli"]
+    cmd = [*airflow, "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
     print(f">> running {DAG_ID} offline: {json.dumps(conf)}", file=out)
     print(f">> full Airflow output: {log_path}", file=out, flush=True)
 
@@ -351,7 +360,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         for attempt in failed:
             print(f"   {attempt.task_id}: {attempt.state}", file=out)
             if attempt.error:
-                print(f"   {_shorten(attempt.error, 2000)}", file=out)
+                for line in _shorten(attempt.error, 2000).splitlines():
+                    print(f"   {line}", file=out)
             print(f"   its log: {log_path}, from line {attempt.first_line}", file=out)
         if not failed:
             if progress.last_error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import sqlite3
 import subprocess
@@ -91,3 +92,64 @@ def test_the_launcher_resolves_settings_without_importing_airflow(tmp_path: Path
     assert found["logs"] == str(tmp_path / "logs")
     assert json.loads(found["conn"])["host"] == str(tmp_path / "warehouse" / "build.duckdb")
     assert found["importable"] is True
+
+
+# A failed attempt as `dags test` logged it (validate_silver's quality gate, from a real run; the
+# traceback's frames cut to one). The exception's message spans three lines.
+FAILED_GATE = """\
+2026-12-02T03:26:37.181166Z [info     ] [DAG TEST] starting task_id=validate_silver map_index=-1 [airflow.sdk.definitions.dag] loc=dag.py:1501
+2026-12-02T03:26:50.553870Z [info     ] gate | INFO include.sales_analyzer.quality: quality gate: 37 expectations, 1 failed, 0 warned [include.sales_analyzer.quality] loc=quality.py:384
+2026-12-02T03:26:50.606558Z [error    ] Task failed with exception     [task] loc=task_runner.py:1639
+Traceback (most recent call last):
+  File "/work/main/include/sales_analyzer/quality.py", line 445, in raise_if_failed
+    raise QualityGateFailed("\\n".join(lines))
+include.sales_analyzer.errors.QualityGateFailed: quality gate failed: 1 of 37 expectations not met
+- 100 rows in silver; 100 of 200 record lines quarantined (50.00%, limit 1.00%), holding $0.00 of sales
+- expect_column_max_to_be_between on quarantine_fraction: observed 0.5
+2026-12-02T03:26:50.612435Z [info     ] ::group::Post Execute          [task] loc=task_runner.py:1640
+2026-12-02T03:26:50.720125Z [info     ] Task instance state updated    [airflow.api_fastapi.execution_api.routes.task_instances] correlation_id=01a2 loc=task_instances.py:484 new_state=failed rows_affected=1
+2026-12-02T03:26:50.754173Z [info     ] [DAG TEST] end task task_id=validate_silver map_index=-1 [airflow.sdk.definitions.dag] loc=dag.py:1563
+"""  # noqa: E501 - Airflow's log lines as they are
+
+
+def test_a_failed_tasks_error_keeps_every_line_of_its_message() -> None:
+    """The gate names each failed expectation on a line of its own: `make run` shows them all."""
+    progress = RunProgress(total=30)
+    shown = [text for line in FAILED_GATE.splitlines() if (text := progress.feed(line))]
+    (attempt,) = progress.finished
+    assert (attempt.task_id, attempt.state) == ("validate_silver", "failed")
+    assert attempt.error == (
+        "include.sales_analyzer.errors.QualityGateFailed: quality gate failed: 1 of 37 expectations not met\n"
+        "- 100 rows in silver; 100 of 200 record lines quarantined (50.00%, limit 1.00%), "
+        "holding $0.00 of sales\n"
+        "- expect_column_max_to_be_between on quarantine_fraction: observed 0.5"
+    )
+    # The per-task line carries the first line only; the failure summary prints all of them.
+    assert shown == [
+        "   [ 1/30] failed     13.6s  validate_silver\n"
+        + " " * 29
+        + "include.sales_analyzer.errors.QualityGateFailed: quality gate failed: 1 of 37 expectations not met"
+    ]
+
+
+def test_airflow_cli_keeps_airflows_exit_code_and_output(tmp_path: Path) -> None:
+    """`make run`'s `python -m include.sales_analyzer.airflow_cli` is Airflow's CLI with its exit code."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "no_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+    }
+    cmd = [sys.executable, "-m", "include.sales_analyzer.airflow_cli"]
+    version = subprocess.run([*cmd, "version"], env=env, capture_output=True, text=True, check=False)
+    assert version.returncode == 0, version.stderr[-2000:]
+    assert version.stdout.strip() == importlib.metadata.version("apache-airflow")
+    missing = subprocess.run(
+        [*cmd, "dags", "test", "no_such_dag"], env=env, capture_output=True, text=True, check=False
+    )
+    assert missing.returncode == 1  # here a metadata DB never migrated: Airflow says so, and fails
+    assert "airflow db migrate" in missing.stdout + missing.stderr
+    usage = subprocess.run([*cmd, "no-such-command"], env=env, capture_output=True, text=True, check=False)
+    assert usage.returncode == 2  # argparse's
+    assert "invalid choice: 'no-such-command'" in usage.stderr
