@@ -199,6 +199,7 @@ def validate_silver(
     memory_limit: str | None = None,
     quarantine_revenue: str | None = None,
     silver_rows: int | None = None,
+    quarantine_lines_with_revenue: int | None = None,
 ) -> dict[str, Any]:
     """Run the suite over the silver Parquet at `silver_glob`; return the report.
 
@@ -304,6 +305,7 @@ def validate_silver(
         "record_lines": record_lines,
         "quarantined_lines": quarantined_lines,
         "quarantine_revenue": quarantine_revenue,
+        "quarantine_lines_with_revenue": quarantine_lines_with_revenue,
         "silver_rows": silver_rows,
         "quarantine_fraction": fraction,
         "max_quarantine_fraction": threshold,
@@ -364,6 +366,7 @@ def validate_counts(
         "max_quarantine_fraction": max_quarantine_fraction,
         "memory_limit": memory_limit,
         "quarantine_revenue": counts.get("quarantine_revenue"),
+        "quarantine_lines_with_revenue": counts.get("quarantine_lines_with_revenue"),
         "silver_rows": counts.get("silver_rows"),
     }
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -428,14 +431,19 @@ def raise_if_failed(report: dict[str, Any]) -> None:
 
     lines = [f"quality gate failed: {len(failed)} of {report['evaluated']} expectations not met"]
     if report.get("record_lines") is not None:
-        from include.sales_analyzer.summary import money
+        from include.sales_analyzer.summary import revenue_at_stake
 
         held = report.get("quarantine_revenue")
+        quarantined = report.get("quarantined_lines", 0)
         lines.append(
-            f"- {report.get('silver_rows', '?')} rows in silver; {report.get('quarantined_lines', 0):,} of "
+            f"- {report.get('silver_rows', '?')} rows in silver; {quarantined:,} of "
             f"{report['record_lines']:,} record lines quarantined ({report['quarantine_fraction']:.2%}, "
             f"limit {report['max_quarantine_fraction']:.2%})"
-            + (f", holding {money(held)} of sales" if held is not None else "")
+            + (
+                revenue_at_stake(quarantined, held, report.get("quarantine_lines_with_revenue"), lead=", ")
+                if held is not None and quarantined
+                else ""
+            )
         )
     for x in failed:
         where = f" on {x['column']}" if x["column"] else ""

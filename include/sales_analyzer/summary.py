@@ -20,6 +20,18 @@ def _by_rule(counts: dict[str, int]) -> str:
     return ", ".join(f"{rule} {n:,}" for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def revenue_at_stake(lines: int, revenue: Any, readable: int | None, lead: str = " ") -> str:
+    """What `lines` quarantined lines hold: "<lead>holding $X of sales" (and how many had a
+    readable Sales value, when not all), or ", none with a readable Sales value" (no sum to state).
+    """
+    if readable == 0:
+        return ", none with a readable Sales value"
+    text = f"{lead}holding {money(revenue)} of sales"
+    if readable is not None and readable != lines:
+        text += f" ({readable:,} of them with a readable Sales value)"
+    return text
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """One line each: quarantine (lines and revenue at stake), repairs, warnings.
 
@@ -28,13 +40,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     q = report.get("quarantine") or {}
     lines_q = int(q.get("lines") or 0)
     text = f"quarantined {lines_q:,} line{'s' if lines_q != 1 else ''}"
-    readable = q.get("lines_with_sales")
-    if lines_q and readable == 0:
-        text += ", none with a readable Sales value"
-    elif lines_q:
-        text += f" holding {money(q.get('revenue'))} of sales"
-        if readable is not None and readable != lines_q:
-            text += f" ({readable:,} of them with a readable Sales value)"
+    if lines_q:
+        text += revenue_at_stake(lines_q, q.get("revenue"), q.get("lines_with_sales"))
     if lines_q and q.get("by_reason"):
         text += f": {_by_rule(q['by_reason'])}"
     out = [text]

@@ -43,3 +43,62 @@ def test_memory_limit_reaches_duckdb(silver: Path, tmp_path: Path) -> None:
             docs_dir=tmp_path / "docs",
             memory_limit="twelve parsecs",
         )
+
+
+def _failed_report(quarantined: int, revenue: str | None, readable: int | None) -> dict:
+    """A gate report as validate_silver returns it, the quarantine expectation failed."""
+    return {
+        "evaluated": 2,
+        "record_lines": 200,
+        "silver_rows": 200 - quarantined,
+        "quarantined_lines": quarantined,
+        "quarantine_fraction": quarantined / 200,
+        "max_quarantine_fraction": 0.01,
+        "quarantine_revenue": revenue,
+        "quarantine_lines_with_revenue": readable,
+        "expectations": [
+            {
+                "expectation": "expect_column_max_to_be_between",
+                "column": "quarantine_fraction",
+                "success": False,
+                "severity": "critical",
+                "observed": quarantined / 200,
+                "error": None,
+                "unexpected_sample": [],
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("quarantined", "revenue", "readable", "said"),
+    [
+        # Every quarantined line's Sales unreadable: there is no sum to state, and $0.00 would lie.
+        (
+            100,
+            "0",
+            0,
+            "100 of 200 record lines quarantined (50.00%, limit 1.00%), none with a readable Sales value",
+        ),
+        (4, "12.5", 4, "4 of 200 record lines quarantined (2.00%, limit 1.00%), holding $12.50 of sales"),
+        (
+            4,
+            "12.5",
+            3,
+            "4 of 200 record lines quarantined (2.00%, limit 1.00%), holding $12.50 of sales "
+            "(3 of them with a readable Sales value)",
+        ),
+    ],
+)
+def test_the_gates_failure_states_the_revenue_quarantine_holds_as_the_summary_does(
+    quarantined: int, revenue: str, readable: int, said: str
+) -> None:
+    from include.sales_analyzer.errors import QualityGateFailed
+
+    with pytest.raises(QualityGateFailed) as failed:
+        quality.raise_if_failed(_failed_report(quarantined, revenue, readable))
+    lines = str(failed.value).splitlines()
+    assert lines[1] == f"- {200 - quarantined} rows in silver; {said}"
+    assert (
+        lines[2] == f"- expect_column_max_to_be_between on quarantine_fraction: observed {quarantined / 200}"
+    )
