@@ -72,10 +72,14 @@ print(json.dumps({"success": report["success"], "evaluated": report["evaluated"]
 
 
 def test_gate_closes_its_duckdb_connections_and_exits_silently(tmp_path: Path) -> None:
+    """And leaves nothing in the temporary folder: GX's ephemeral context added a second Data
+    Docs site in a folder of its own there (4.2 MB a run), built and never deleted."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(tmp_path)],
         cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "TMPDIR": str(temp)},
         capture_output=True,
         text=True,
         timeout=600,
@@ -87,6 +91,7 @@ def test_gate_closes_its_duckdb_connections_and_exits_silently(tmp_path: Path) -
     assert result["open"] == 0, "the gate left DuckDB connections open behind it"
     noise = [line for line in proc.stderr.splitlines() if "nanobind" in line or "leaked" in line]
     assert noise == []
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 # The smallest process found that ends with nanobind's report (see the module docstring).
