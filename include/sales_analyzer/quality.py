@@ -366,8 +366,9 @@ def validate_counts(
     instances" (tests/integration/test_quality_gate_exit.py pins the 4-line trigger and what is
     known of it). In its own interpreter the gate loads the dialect into a small process that
     ends with os._exit once its report is written, so no task process ever loads it. It costs
-    a Python start-up and the imports GX shares with Airflow (~1-2 s, docs/benchmarks.md), and
-    a task worker no longer keeps GX's ~200,000 objects alive for its later tasks.
+    a Python start-up and the imports GX shares with Airflow (~1.2 s, docs/benchmarks.md), and
+    a task worker no longer keeps GX's modules and objects alive for its later tasks. The gate's
+    log lines reach the task log when its process ends.
     """
     request = {
         "silver_glob": silver_glob,
