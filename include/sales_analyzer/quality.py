@@ -397,7 +397,9 @@ def validate_counts(
     )
     for line in proc.stderr.splitlines():  # the gate's own log lines, and GX's warnings
         if line.strip():
-            log.info("gate | %s", line)
+            # gate_main's format is "LEVEL logger: message"; other lines (a traceback) as info.
+            level = logging.getLevelName(line.split(" ", 1)[0])
+            log.log(level if isinstance(level, int) else logging.INFO, "gate | %s", line)
     if proc.returncode != 0 or not answer.exists():
         tail = "\n".join(proc.stderr.splitlines()[-15:])
         raise RuntimeError(f"the quality gate's process failed (exit code {proc.returncode}):\n{tail}")
