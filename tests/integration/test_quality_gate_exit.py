@@ -11,7 +11,10 @@ then exits, and its stderr is read whole for nanobind's leak report.
 instances" in its log file while the gate ran inside that process. The gate now runs in an
 interpreter of its own that ends with os._exit (quality.validate_counts), so no task process
 loads duckdb-engine's dialect, and tests/airflow_ui/test_make_run.py asserts the log is free of
-the report. The report's cause is not fixed; what is known:
+the report. That interpreter needs its os._exit: the same gate run in a process that imports
+only quality.py (then GX) and exits normally ends with the report too (5 "nanobind" lines,
+2 of 2 runs, 2026-12-02), while the child below, which imports tests.silver_helpers first, exits
+silently. The report's cause is not fixed; what is known:
 
 - The trigger needs no gate: SQLAlchemy loading duckdb-engine's dialect through its entry
   point (`make_url("duckdb://").get_dialect()`) after a large set of imports. After Airflow's
