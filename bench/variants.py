@@ -251,8 +251,16 @@ def create_silver_view(warehouse: Path, silver_glob: str) -> None:
 
     from include.sales_analyzer.config import SQL_DIR
 
+    class PublishedSilver:
+        """What the template reads from Airflow's context: publish_silver's XCom."""
+
+        @staticmethod
+        def xcom_pull(task_ids: str) -> dict[str, str]:
+            assert task_ids == "publish_silver", task_ids
+            return {"silver_glob": silver_glob}
+
     template = Template((SQL_DIR / "catalog" / "create_silver_views.sql").read_text())
-    sql = template.render(params={"silver_glob": silver_glob})
+    sql = template.render(ti=PublishedSilver())
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(sql)
