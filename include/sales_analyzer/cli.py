@@ -29,7 +29,7 @@ DAG_ID = "sales_medallion"
 
 def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
     """Environment for running the DAG offline from this checkout."""
-    from include.sales_analyzer.config import REPO_ROOT, get_settings
+    from include.sales_analyzer.config import REPO_ROOT, get_settings, pythonpath_with_repo
     from include.sales_analyzer.gold import DUCKDB_CONN_ID
     from include.sales_analyzer.local.layout import Layout
 
@@ -48,7 +48,7 @@ def airflow_env(data_dir: Path | None = None) -> dict[str, str]:
     # (docs/benchmarks.md, "A small run, measured and cut"). One cache per data dir keeps it.
     env.setdefault("AIRFLOW__COSMOS__CACHE_DIR", str(Layout.at(data_dir).warehouse_dir / "cosmos"))
     env["SALES_DATA_DIR"] = str(data_dir)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = pythonpath_with_repo(env)
     conn = f"AIRFLOW_CONN_{DUCKDB_CONN_ID.upper()}"
     env.setdefault(
         conn,

@@ -37,6 +37,16 @@ GOLD_PREFIX = "gold"
 ATHENA_RESULTS_PREFIX = "athena-results"
 
 
+def pythonpath_with_repo(env: Mapping[str, str]) -> str:
+    """`env`'s PYTHONPATH with the repository root (the folder holding include/) first.
+
+    For a child Python that imports `include.sales_analyzer`: `airflow dags test` (cli.py), the
+    quality gate's interpreter (quality.py), whether the parent found the package through
+    PYTHONPATH (make, tests) or through Airflow's sys.path (MWAA's dags folder).
+    """
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+
+
 class SettingsError(PipelineError):
     """A setting is missing or has a value the pipeline cannot use; the message names it."""
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from include.sales_analyzer.config import get_settings
+from include.sales_analyzer.config import get_settings, pythonpath_with_repo
 from include.sales_analyzer.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
@@ -338,10 +338,6 @@ def validate_silver(
     return report
 
 
-# The package root (the folder holding include/): the gate's interpreter imports this module
-# from it, whether that folder is on PYTHONPATH (make, tests) or put on sys.path by Airflow (MWAA).
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
 GATE_PROGRAM = "from include.sales_analyzer.quality import gate_main; gate_main()"
 
 
@@ -385,8 +381,7 @@ def validate_counts(
     work_dir.mkdir(parents=True, exist_ok=True)
     answer = work_dir / "quality_gate_result.json"
     answer.unlink(missing_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": pythonpath_with_repo(os.environ)}
     proc = subprocess.run(
         [sys.executable, "-c", GATE_PROGRAM, str(answer)],
         input=json.dumps(request),
