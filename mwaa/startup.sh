@@ -17,7 +17,7 @@
 #                         default $AIRFLOW_HOME/plugins/wheels when `make deploy OFFLINE=1`
 #                         shipped the wheels in plugins.zip)
 
-SALES_DBT_PACKAGES="dbt-core~=1.11.0 dbt-duckdb~=1.11.0 dbt-athena~=1.11.0 duckdb==2.0.0"
+SALES_DBT_PACKAGES="dbt-core~=1.11.0 dbt-duckdb~=1.11.0 dbt-athena~=1.11.0 duckdb==2.0.1"
 
 _sales_log() {
     echo "[sales-startup] $*"

@@ -54,9 +54,8 @@ def _close_connections(context: Any) -> None:
     `SqlAlchemyExecutionEngine.close()` does not close for DuckDB. SQLAlchemy's module-level
     pool records kept them, with their duckdb_engine wrappers and DuckDBPyConnections, alive
     for the rest of the process (an Airflow worker, or every task of `airflow dags test`).
-    DuckDB's nanobind bindings report what is still alive at interpreter exit ("nanobind:
-    leaked N instances"). The gate now runs in an interpreter of its own (validate_counts),
-    but closing them keeps `validate_silver` clean for any caller that runs it in-process.
+    The gate runs in an interpreter of its own (validate_counts), but closing them keeps
+    `validate_silver` clean for any caller that runs it in-process.
     """
     for source in context.data_sources.all().values():
         execution_engine = getattr(source, "_execution_engine", None)  # GX's cached engine
@@ -355,16 +354,13 @@ def validate_counts(
     counted, the revenue quarantine holds goes into the failure message, and a run with no
     silver rows is validated as an empty table (see validate_silver).
 
-    The checkpoint runs in a Python interpreter of its own (`gate_main`), not in the task's.
-    GX reaches DuckDB through SQLAlchemy and duckdb-engine; once that dialect is loaded into a
-    process as large as an Airflow worker (or `airflow dags test`, which runs every task in one
-    process), DuckDB's nanobind bindings end the process with a screen of "nanobind: leaked N
-    instances" (tests/integration/test_quality_gate_exit.py pins the 4-line trigger and what is
-    known of it). In its own interpreter the gate loads the dialect into a small process that
-    ends with os._exit once its report is written, so no task process ever loads it. It costs
-    a Python start-up and the imports GX shares with Airflow (~1.2 s, docs/benchmarks.md), and
-    a task worker no longer keeps GX's modules and objects alive for its later tasks. The gate's
-    log lines reach the task log when its process ends.
+    The checkpoint runs in a Python interpreter of its own (`gate_main`), not in the task's, so
+    a task worker does not keep GX's modules, SQLAlchemy's pools and DuckDB's objects alive for
+    its later tasks (every task of `airflow dags test` runs in one process). It costs a Python
+    start-up and the imports GX shares with Airflow (~1.2 s, docs/benchmarks.md). The gate's log
+    lines reach the task log when its process ends. (It was first moved here for the "nanobind:
+    leaked" screen DuckDB 2.0.0 printed at the exit of any process that had loaded duckdb-engine's
+    dialect; DuckDB 2.0.1 no longer prints it, tests/integration/test_quality_gate_exit.py.)
     """
     request = {
         "silver_glob": silver_glob,
@@ -404,9 +400,8 @@ def validate_counts(
 def gate_main() -> None:
     """The gate's interpreter: a request as JSON on stdin, the report as JSON to argv[1].
 
-    Ends with os._exit, after the report is written and DuckDB's connections closed
-    (`_close_connections`), so the interpreter's teardown and nanobind's leak check never run;
-    multiprocessing's children end the same way.
+    Exits with 0 once the report is written, 1 with the traceback on stderr otherwise; the
+    interpreter's teardown runs as usual.
     """
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
@@ -424,10 +419,7 @@ def gate_main() -> None:
         import traceback
 
         traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    sys.exit(code)
 
 
 def raise_if_failed(report: dict[str, Any]) -> None:
