@@ -38,7 +38,7 @@ from airflow.sdk import Asset, Param, chain, dag, task
 
 from include.sales_analyzer.config import SQL_DIR, get_settings
 from include.sales_analyzer.gold import DUCKDB_CONN_ID, gold_task_group
-from include.sales_analyzer.operators import SilverQualityGateOperator
+from include.sales_analyzer.operators import RunReportOperator, SilverQualityGateOperator
 
 if TYPE_CHECKING:
     from include.sales_analyzer.report import RunContext
@@ -153,14 +153,13 @@ def local_stages() -> None:
 
         return publish(_run().run_key)
 
-    @task
     def write_run_report(
         extracted: dict, bronze: dict, silver: dict, quality: dict, gold: dict, params: dict | None = None
     ) -> str:
         from include.sales_analyzer.local.report import write_run_report as write
 
         stages = {"extract": extracted, "bronze": bronze, "silver": silver, "quality": quality, "gold": gold}
-        return write(_run(), params=dict(params), stages=stages)["outputs"]["gold_database"]
+        return write(_run(), params=dict(params), stages=stages)["report"]
 
     extracted = extract_source()
     bronze = upload_bronze(extracted)
@@ -170,7 +169,18 @@ def local_stages() -> None:
     published = publish_silver(silver)
     cleanup = discard_unpublished_silver(silver).as_teardown(setups=silver)
     gold = publish_gold()
-    report = write_run_report(extracted, bronze, silver, quality, gold)
+    # report: the task links to this run's report (RunReportOperator)
+    report = RunReportOperator(
+        task_id="write_run_report",
+        python_callable=write_run_report,
+        op_kwargs={
+            "extracted": extracted,
+            "bronze": bronze,
+            "silver": silver,
+            "quality": quality,
+            "gold": gold,
+        },
+    )
     chain(quality, published, cleanup)
     chain(published, catalog_silver, build_gold, gold, report)
 
@@ -215,7 +225,6 @@ def aws_stages() -> None:
         """The BI views dbt-athena built in gold (build_gold's view tasks), from the manifest."""
         return gold.publish_gold()
 
-    @task(task_id="write_run_report")
     def write_run_report_to_s3(
         extracted: dict,
         bronze_object: dict,
@@ -252,7 +261,18 @@ def aws_stages() -> None:
     # gold
     build_gold = gold_task_group(settings)
     gold_views = name_bi_views()
-    run_report = write_run_report_to_s3(extracted, landed_bronze, run, quality, glue_run.output, gold_views)
+    run_report = RunReportOperator(
+        task_id="write_run_report",
+        python_callable=write_run_report_to_s3,
+        op_kwargs={
+            "extracted": extracted,
+            "bronze_object": landed_bronze,
+            "run": run,
+            "quality": quality,
+            "glue_run_id": glue_run.output,
+            "published_gold": gold_views,
+        },
+    )
     chain(glue_run, quality, published, cleanup)
     chain(published, catalog_silver, build_gold, gold_views, run_report)
 

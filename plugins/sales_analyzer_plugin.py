@@ -6,7 +6,8 @@ views are gone with Airflow 3):
 
 - a FastAPI app mounted by the API server under /sales-analyzer: the summary page (rows per
   layer, conservation, quarantine/repair/warning counts, the gate's result, links to Data Docs
-  and to the Streamlit app), its JSON, and the latest Data Docs as static files;
+  and to the Streamlit app), its JSON, each run's own page and report under runs/<run_key>
+  (the report task's link), and the latest Data Docs as static files;
 - an external view that puts that page in the UI's Browse menu (shown in an iframe).
 
 The gate's Data Docs link (`include/sales_analyzer/operators.py`) points here locally; on the
@@ -66,8 +67,8 @@ def _esc(value: Any) -> str:
     return html.escape(str(value))
 
 
-def summary_html(report: dict[str, Any] | None) -> str:
-    """The summary page for a run report."""
+def summary_html(report: dict[str, Any] | None, up: str = "") -> str:
+    """The summary page for a run report; `up` leads its relative links back to the plugin's root."""
     head = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Sales run summary</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1a202c}"
@@ -122,9 +123,10 @@ def summary_html(report: dict[str, Any] | None) -> str:
 
         links.append(f"<a id='data-docs' href='{_esc(console_url_for_s3(docs))}'>Data Docs (S3)</a>")
     elif docs:
-        links.append("<a id='data-docs' href='data-docs/index.html'>Data Docs</a>")
+        links.append(f"<a id='data-docs' href='{up}data-docs/index.html'>Data Docs</a>")
     links.append(f"<a id='app' href='{APP_URL}' target='_blank'>Streamlit app (make app)</a>")
-    links.append("<a id='json' href='summary.json'>run report (JSON)</a>")
+    json_href = f"{up}runs/{report['run_key']}.json" if up and report.get("run_key") else "summary.json"
+    links.append(f"<a id='json' href='{_esc(json_href)}'>run report (JSON)</a>")
     parts.append("<p>" + " &middot; ".join(links) + "</p></body></html>")
     return "".join(parts)
 
@@ -142,6 +144,35 @@ def summary_json() -> JSONResponse:
     if report is None:
         raise HTTPException(status_code=404, detail="no run report yet")
     return JSONResponse(report)
+
+
+def run_report(run_key: str) -> dict[str, Any]:
+    """One run's report (runs/<run_key>.json, the report task's link), never outside runs/."""
+    _include_importable()
+    from include.sales_analyzer.config import get_settings
+    from include.sales_analyzer.local.layout import Layout
+
+    lay = Layout.of(get_settings())
+    root = lay.runs_dir.resolve()
+    path = lay.run_report_of(run_key).resolve()
+    try:
+        if not path.is_relative_to(root):
+            raise ValueError(run_key)
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise HTTPException(status_code=404, detail=f"no run report {run_key!r}") from None
+
+
+@app.get("/runs/{run_key}.json")
+def run_report_json(run_key: str) -> JSONResponse:
+    """One run's report as it was written."""
+    return JSONResponse(run_report(run_key))
+
+
+@app.get("/runs/{run_key}", response_class=HTMLResponse)
+def run_page(run_key: str) -> str:
+    """One run's summary (the report task's Run report link)."""
+    return summary_html(run_report(run_key), up="../")
 
 
 @app.get("/data-docs/{path:path}")

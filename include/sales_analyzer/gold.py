@@ -129,7 +129,9 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
     # (about two thirds of the parse, docs/benchmarks.md). It is a local file: a plain Path
     # has the exists() and open() Cosmos calls on it.
     project_config.manifest_path = MANIFEST
-    return DbtTaskGroup(
+    if settings.backend == "aws":
+        from include.sales_analyzer.aws.gold import add_athena_query_links, link_athena_query
+    group = DbtTaskGroup(
         group_id="build_gold",
         project_config=project_config,
         profile_config=profile_config(settings),
@@ -161,8 +163,11 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
             **(
                 {"pre_execute": freeze_gc, "callback": release_dbt_duckdb}
                 if settings.backend == "local"
-                else {}
+                else {"callback": link_athena_query}
             ),
         },
         **kwargs,
     )
+    if settings.backend == "aws":
+        add_athena_query_links(group)
+    return group

@@ -1,4 +1,5 @@
-"""The quality gate as a checkpoint operator, with a link from the task to its Data Docs.
+"""The quality gate as a checkpoint operator, with a link from the task to its Data Docs, and the
+report task's operator, with a link to the run's report.
 
 The official `airflow-provider-great-expectations` pins structlog below what MWAA's Airflow
 3.3.1 constraints pin, so it cannot be installed there; this project operator runs the
@@ -13,9 +14,11 @@ for what extends the UI. Airflow 3 stores each extra link's URL as an XCom when 
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 if TYPE_CHECKING:
@@ -62,6 +65,37 @@ class RunSummaryLink(BaseOperatorLink):
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         return plugin_url("")
+
+
+class RunReportLink(BaseOperatorLink):
+    """This run's report: the plugin's page for it locally, the object in the S3 console on aws."""
+
+    name = "Run report"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        where = getattr(operator, "run_report", None)
+        if not where:
+            return ""
+        if str(where).startswith("s3://"):
+            return console_url_for_s3(str(where))
+        # runs/<run_key>.json under the data dir: the plugin serves that run's page by its key
+        return plugin_url(f"runs/{quote(PurePath(str(where)).stem)}")
+
+
+class RunReportOperator(PythonOperator):
+    """The report task: a Python callable that writes the run report and returns where it went.
+
+    A PythonOperator (op_kwargs carry the upstream results) with the Run report link; `@task`
+    has no way to add an extra link to the operator it makes.
+    """
+
+    operator_extra_links = (RunReportLink(),)
+    ui_color = "#d9f2e6"
+
+    def execute(self, context: Context) -> Any:
+        self.run_report = None
+        self.run_report = super().execute(context)
+        return self.run_report
 
 
 class SilverQualityGateOperator(BaseOperator):

@@ -5,10 +5,10 @@ scheduler, dag-processor, triggerer, LocalExecutor, the project's plugins folder
 as on MWAA (the `airflow_stack` fixture, shared with tests/mwaa/test_airflow_services.py). The
 browser signs in, opens sales_medallion, presses Trigger and fills the Params form with a
 generated damaged file and a quality threshold (`ui_triggered_run`, tests/airflow_ui/person.py),
-then here: waits for the grid to show the run's success, opens the quality gate's Data Docs link
-and the plugin page from the UI's navigation, and checks what they show against the generated
-file. Each step leaves a screenshot in artifacts/screenshots/. A second case submits an invalid
-Param and checks the form's error.
+then here: waits for the grid to show the run's success, opens the quality gate's Data Docs link,
+the report task's Run report link and the plugin page from the UI's navigation, and checks what
+they show against the generated file. Each step leaves a screenshot in artifacts/screenshots/.
+A second case submits an invalid Param and checks the form's error.
 """
 
 from __future__ import annotations
@@ -84,6 +84,17 @@ def test_person_triggers_a_run_from_the_form(
     assert page.title() == "Data Docs created by Great Expectations"
     assert "silver_sales" in page.content()  # the contract's suite
     shot(page, "6_data_docs")
+
+    # The report task's extra link: this run's own page of the plugin.
+    page.goto(f"{base}/dags/{DAG_ID}/runs/{run['dag_run_id']}/tasks/write_run_report")
+    page.get_by_text("Details", exact=True).click()
+    link = page.get_by_role("link", name="Run report")
+    link.wait_for(timeout=60_000)
+    href = link.get_attribute("href")
+    assert href.startswith(f"{base}/sales-analyzer/runs/"), href
+    page.goto(href, wait_until="domcontentloaded")
+    assert page.locator("#run-id").inner_text() == run["dag_run_id"]
+    shot(page, "6b_run_report")
 
     # The plugin page, reached through the UI's navigation (Browse), showing this run.
     page.goto(f"{base}/dags/{DAG_ID}")

@@ -129,6 +129,15 @@ def test_task_graph(dagbag) -> None:
     assert "publish_silver" in teardown.upstream_task_ids
 
 
+def test_extra_links(dagbag) -> None:
+    """The local backend's project links (the aws ones: tests/mwaa/test_settings.py)."""
+    dag = dagbag.dags[DAG_ID]
+    links = {t.task_id: sorted(link.name for link in t.operator_extra_links) for t in dag.tasks}
+    assert links["validate_silver"] == ["Data Docs", "Run summary"]
+    assert links["write_run_report"] == ["Run report"]
+    assert all(links[t] == [] for t in links if t.startswith("build_gold."))
+
+
 def test_assets(dagbag) -> None:
     dag = dagbag.dags[DAG_ID]
     outlets = {t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}

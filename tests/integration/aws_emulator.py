@@ -549,6 +549,7 @@ class Statement:
     properties: dict[str, str] = field(default_factory=dict)
     state: str = "SUCCEEDED"
     reason: str = ""
+    query_id: str = ""  # the QueryExecutionId Athena answered with
 
 
 _COMMENT = re.compile(r"^\s*(--[^\n]*\n|/\*.*?\*/)", re.DOTALL)
@@ -700,7 +701,7 @@ class AthenaPlayer:
     ) -> tuple[Statement, tuple[list, list] | None]:
         """Run one statement; (its record, (rows, column info) for a query that returns rows)."""
         text = strip_comments(query)
-        statement = Statement(text, workgroup, database, kind="other")
+        statement = Statement(text, workgroup, database, kind="other", query_id=exec_id)
         self.statements.append(statement)
         result = None
         try:

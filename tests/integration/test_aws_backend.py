@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sqlite3
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +45,7 @@ from tests.conftest import REPO
 from tests.integration.aws_emulator import (
     ACCESS_KEY_ID,
     ACCOUNT_ID,
+    REGION,
     SECRET_ACCESS_KEY,
     AthenaPlayer,
     GlueWorker,
@@ -59,6 +61,7 @@ from tests.integration.aws_runs import (
     run_sales_medallion,
     snapshot_outputs,
     task_logs,
+    task_states,
 )
 
 pytestmark = pytest.mark.slow
@@ -501,6 +504,62 @@ def test_run_report_sections_are_the_local_ones(aws_run: dict, moto_aws: MotoAws
     assert report["source"]["try_number"] == report["bronze"]["try_number"] == 1
     assert report["reliability"]["retries"] == {"extract": 0, "bronze": 0, "quality": 0}
     assert report["reliability"]["conservation_holds"] is True
+
+
+def _links(airflow_home: Path, run_id: str, task_prefix: str) -> dict[str, str]:
+    """The extra links' URLs a run stored (Airflow 3 keeps each as an XCom, `_link_<class>`)."""
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        rows = db.execute(
+            "select task_id, key, value from xcom where dag_id = 'sales_medallion' and run_id = ? "
+            "and key like '\\_link\\_%' escape '\\' and task_id like ?",
+            [run_id, task_prefix + "%"],
+        ).fetchall()
+    return {f"{task}:{key.removeprefix('_link_')}": json.loads(value) for task, key, value in rows}
+
+
+def test_tasks_link_to_the_glue_run_the_athena_query_and_the_run_report(
+    aws_run: dict, moto_aws: MotoAws, airflow_home: Path
+) -> None:
+    """#16 item 1 on AWS: the Glue task's link names the job run moto started, each build_gold
+    task's the Athena query that built its model (as the Athena player received it), and the
+    report task's the run's report object in the S3 console."""
+    names, run_id = default_names(), aws_run["report"]["run_id"]
+    glue = _links(airflow_home, run_id, "run_bronze_to_silver")["run_bronze_to_silver:GlueJobRunDetailsLink"]
+    assert glue == (
+        f"https://console.aws.amazon.com/gluestudio/home?region={REGION}"
+        f"#/job/{names['glue_job_name']}/run/{glue_run(moto_aws)['Id']}"
+    )
+    key = aws_run["report"]["run_key"]
+    report = _links(airflow_home, run_id, "write_run_report")["write_run_report:RunReportLink"]
+    assert report == (
+        f"https://s3.console.aws.amazon.com/s3/object/{names['bucket']}?prefix=reports/runs/{key}.json"
+    )
+    gold = _links(airflow_home, run_id, "build_gold.")
+    models = {
+        t.split(":")[0].removeprefix("build_gold.").removesuffix("_model_build"): u for t, u in gold.items()
+    }
+    by_id = {s.query_id: s for s in aws_run["athena"].statements}
+    console = f"https://console.aws.amazon.com/athena/home?region={REGION}#/query-editor/history/"
+    for model in ("fct_sales", "dim_date", "yearly", "v_sales_enriched"):
+        url = models[model]
+        assert url.startswith(console), url
+        statement = by_id[url.removeprefix(console)]
+        assert statement.kind in ("ctas", "view"), statement
+        assert model in statement.relation[1], statement.relation  # e.g. fct_sales__ha, v_sales_enriched
+    # every gold task has its link, the tests' tasks too (their query is the test's select), but
+    # an ephemeral model's task, which runs no query: its link is empty (the UI shows none)
+    tasks = {task for task, _ in task_states(airflow_home, run_id) if task.startswith("build_gold.")}
+    assert {t.split(":")[0] for t in gold} == tasks
+    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
+    ephemeral = {
+        f"build_gold.{n['name']}_model_build" for n in nodes if n["config"].get("materialized") == "ephemeral"
+    }
+    assert ephemeral == {"build_gold.int_order_lines_enriched_model_build"}
+    for task, url in gold.items():
+        if task.split(":")[0] in ephemeral:
+            assert url == "", (task, url)
+        else:
+            assert url.startswith(console) and url.removeprefix(console) in by_id, (task, url)
 
 
 def test_aws_operators_defer_where_they_can(aws_run: dict) -> None:

@@ -28,6 +28,7 @@ print(json.dumps({
     "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
     "tags": sorted(dag.tags) if dag else None,
     "tasks": sorted(dag.task_ids) if dag else None,
+    "links": {t.task_id: sorted(x.name for x in t.operator_extra_links) for t in dag.tasks} if dag else None,
 }))
 """
 
@@ -106,6 +107,13 @@ def test_dag_renders_the_aws_backend_from_mwaa_options_alone(tmp_path: Path) -> 
     )
     assert found["import_errors"] == {}
     assert "aws" in found["tags"] and "upload_glue_artifacts" in found["tasks"]
+    # The extra links a person finds on each task's Details tab (#16 item 1).
+    links = found["links"]
+    assert links["validate_silver"] == ["Data Docs", "Run summary"]
+    assert links["run_bronze_to_silver"] == ["AWS Glue Job Run Details"]  # the provider's own
+    assert links["write_run_report"] == ["Run report"]
+    gold_tasks = [task for task in links if task.startswith("build_gold.")]
+    assert gold_tasks and all(links[task] == ["Query Results"] for task in gold_tasks)
 
 
 def test_dag_fails_at_parse_time_when_a_required_aws_setting_is_missing(tmp_path: Path) -> None:

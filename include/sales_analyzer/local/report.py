@@ -36,7 +36,10 @@ def write_run_report(
     stages: dict[str, dict[str, Any]],
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Write run_report.json (latest), runs/<key>.json, and one line of etl_pipeline.log."""
+    """Write run_report.json (latest), runs/<key>.json, and one line of etl_pipeline.log.
+
+    Returns the report with, under "report", the path of runs/<key>.json (the task's link).
+    """
     settings = settings or get_settings()
     lay = Layout.of(settings)
     silver = stages.get("silver", {})
@@ -66,4 +69,4 @@ def write_run_report(
     for text in summary_lines(report):
         log.info("%s", text)
     log.info("run report: %s", lay.run_report)
-    return report
+    return {"report": str(lay.run_report_of(run.run_key)), **report}
