@@ -44,18 +44,32 @@ def console_url_for_s3(uri: str) -> str:
     return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
 
 
-class DataDocsLink(BaseOperatorLink):
+class _WrittenLink(BaseOperatorLink):
+    """A link to what the task wrote (the operator's `attribute`, set while it ran): the S3
+    console for an s3:// URI, else the plugin's page for it (`plugin_path`)."""
+
+    attribute: str
+
+    def plugin_path(self, where: str) -> str:
+        raise NotImplementedError
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        where = getattr(operator, self.attribute, None)
+        if not where:
+            return ""
+        if str(where).startswith("s3://"):
+            return console_url_for_s3(str(where))
+        return plugin_url(self.plugin_path(str(where)))
+
+
+class DataDocsLink(_WrittenLink):
     """The gate's Great Expectations Data Docs: served by the plugin locally, the S3 console on aws."""
 
     name = "Data Docs"
+    attribute = "data_docs"
 
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        docs = getattr(operator, "data_docs", None)
-        if not docs:
-            return ""
-        if str(docs).startswith("s3://"):
-            return console_url_for_s3(str(docs))
-        return plugin_url("data-docs/index.html")
+    def plugin_path(self, where: str) -> str:
+        return "data-docs/index.html"
 
 
 class RunSummaryLink(BaseOperatorLink):
@@ -67,19 +81,15 @@ class RunSummaryLink(BaseOperatorLink):
         return plugin_url("")
 
 
-class RunReportLink(BaseOperatorLink):
+class RunReportLink(_WrittenLink):
     """This run's report: the plugin's page for it locally, the object in the S3 console on aws."""
 
     name = "Run report"
+    attribute = "run_report"
 
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        where = getattr(operator, "run_report", None)
-        if not where:
-            return ""
-        if str(where).startswith("s3://"):
-            return console_url_for_s3(str(where))
+    def plugin_path(self, where: str) -> str:
         # runs/<run_key>.json under the data dir: the plugin serves that run's page by its key
-        return plugin_url(f"runs/{quote(PurePath(str(where)).stem)}")
+        return f"runs/{quote(PurePath(where).stem)}"
 
 
 class RunReportOperator(PythonOperator):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from include.sales_analyzer.aws.gold import athena_queries, building_query
-from include.sales_analyzer.operators import RunReportLink
+from include.sales_analyzer.operators import DataDocsLink, RunReportLink
 
 # dbt's file log as dbt 1.11 writes it with dbt-athena 1.11 (logs/dbt.log; the lines' shape copied
 # from a real run against the Athena player): two threads interleave, a statement spans lines and
@@ -68,6 +68,25 @@ def test_run_report_link(where: str | None, expected: str | None, monkeypatch: p
             "http://airflow.example:8080/sales-analyzer/runs/2026-01-15_manual__2026-01-15T00_00_00_00_00"
         )
     assert link == expected
+
+
+@pytest.mark.parametrize(
+    ("docs", "expected"),
+    [
+        (
+            "s3://lake/reports/quality/k/data_docs/index.html",
+            "https://s3.console.aws.amazon.com/s3/object/lake?prefix=reports/quality/k/data_docs/index.html",
+        ),
+        (
+            "/data/quality/data_docs/index.html",
+            "http://airflow.example:8080/sales-analyzer/data-docs/index.html",
+        ),
+        (None, ""),
+    ],
+)
+def test_data_docs_link(docs: str | None, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.example:8080")
+    assert DataDocsLink().get_link(SimpleNamespace(data_docs=docs), ti_key=None) == expected
 
 
 def test_the_plugin_serves_each_runs_report_by_its_key(
