@@ -47,16 +47,27 @@ def _include_importable() -> None:
         sys.path.append(conf.get("core", "dags_folder"))
 
 
-def _data_dir() -> Path:
+def _layout() -> Any:
+    """The local backend's data dir layout (include/sales_analyzer/local/layout.py)."""
     _include_importable()
     from include.sales_analyzer.config import get_settings
+    from include.sales_analyzer.local.layout import Layout
 
-    return get_settings().data_dir
+    return Layout.of(get_settings())
+
+
+def _file_under(root: Path, name: str, what: str) -> Path:
+    """`root`/`name`, an existing file that resolves inside `root`; else 404 naming `what`."""
+    root = root.resolve()
+    target = (root / name).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status_code=404, detail=f"no {what} {name!r}")
+    return target
 
 
 def latest_report() -> dict[str, Any] | None:
     """The latest run report (the local backend's run_report.json), or None before any run."""
-    path = _data_dir() / "run_report.json"
+    path = _layout().run_report
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -148,16 +159,9 @@ def summary_json() -> JSONResponse:
 
 def run_report(run_key: str) -> dict[str, Any]:
     """One run's report (runs/<run_key>.json, the report task's link), never outside runs/."""
-    _include_importable()
-    from include.sales_analyzer.config import get_settings
-    from include.sales_analyzer.local.layout import Layout
-
-    lay = Layout.of(get_settings())
-    root = lay.runs_dir.resolve()
-    path = lay.run_report_of(run_key).resolve()
+    lay = _layout()
+    path = _file_under(lay.runs_dir, str(lay.run_report_of(run_key).relative_to(lay.runs_dir)), "run report")
     try:
-        if not path.is_relative_to(root):
-            raise ValueError(run_key)
         return json.loads(path.read_text())
     except (OSError, ValueError):
         raise HTTPException(status_code=404, detail=f"no run report {run_key!r}") from None
@@ -178,11 +182,7 @@ def run_page(run_key: str) -> str:
 @app.get("/data-docs/{path:path}")
 def data_docs(path: str) -> FileResponse:
     """The latest Great Expectations Data Docs (static files), never outside their folder."""
-    root = (_data_dir() / "quality" / "data_docs").resolve()
-    target = (root / (path or "index.html")).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        raise HTTPException(status_code=404, detail=f"no Data Docs file {path!r}")
-    return FileResponse(target)
+    return FileResponse(_file_under(_layout().data_docs_dir, path or "index.html", "Data Docs file"))
 
 
 class SalesAnalyzerPlugin(AirflowPlugin):

@@ -129,8 +129,12 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
     # (about two thirds of the parse, docs/benchmarks.md). It is a local file: a plain Path
     # has the exists() and open() Cosmos calls on it.
     project_config.manifest_path = MANIFEST
-    if settings.backend == "aws":
+    if settings.backend == "local":
+        backend_args: dict[str, Any] = {"pre_execute": freeze_gc, "callback": release_dbt_duckdb}
+    else:
         from include.sales_analyzer.aws.gold import add_athena_query_links, link_athena_query
+
+        backend_args = {"callback": link_athena_query}
     group = DbtTaskGroup(
         group_id="build_gold",
         project_config=project_config,
@@ -160,11 +164,7 @@ def gold_task_group(settings: Settings, **kwargs: Any) -> Any:
         operator_args={
             "install_deps": False,
             "retries": 2,
-            **(
-                {"pre_execute": freeze_gc, "callback": release_dbt_duckdb}
-                if settings.backend == "local"
-                else {"callback": link_athena_query}
-            ),
+            **backend_args,
         },
         **kwargs,
     )

@@ -103,7 +103,7 @@ class RunReportOperator(PythonOperator):
     ui_color = "#d9f2e6"
 
     def execute(self, context: Context) -> Any:
-        self.run_report = None
+        self.run_report = None  # a failed try links to nothing, not to an earlier try's report
         self.run_report = super().execute(context)
         return self.run_report
 

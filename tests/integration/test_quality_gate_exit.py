@@ -68,15 +68,7 @@ def test_gate_closes_its_duckdb_connections_and_exits_silently(tmp_path: Path) -
     Docs site in a folder of its own there (4.2 MB a run), built and never deleted."""
     temp = tmp_path / "temp"
     temp.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path)],
-        cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "TMPDIR": str(temp)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    proc = _run(tmp_path, CHILD, str(tmp_path), TMPDIR=str(temp))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["success"] is True and result["evaluated"] > 30
@@ -95,7 +87,10 @@ print(duckdb.__version__)
 """
 
 
-def _run(tmp_path: Path, code: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def _run(
+    tmp_path: Path, code: str, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    """`python -c code args` from the repository, with only these variables (and `env`) set."""
     home = tmp_path / "airflow"
     home.mkdir(exist_ok=True)
     return subprocess.run(
@@ -106,6 +101,7 @@ def _run(tmp_path: Path, code: str, *args: str, stdin: str | None = None) -> sub
             "PYTHONPATH": str(REPO),
             "HOME": str(tmp_path),
             "AIRFLOW_HOME": str(home),
+            **env,
         },
         input=stdin,
         capture_output=True,
