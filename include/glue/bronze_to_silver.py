@@ -268,6 +268,33 @@ def _full_match(pattern: str) -> str:
     return java_regex(r"\A(?:" + pattern + r")\z")
 
 
+def _shifted_amount(contract: Contract, header: HeaderLayout) -> Column:
+    """The amount one field right of its column, on a line whose one extra value follows the named fields.
+
+    A text value whose comma lost its quotes (DATASET.md) pushes every later field one place right:
+    such a line is quarantined (too many fields), and its sale sits one field right of the amount
+    column. check_lines keeps this for a too-many-fields line whose key parses, so quarantine's
+    revenue holds the sale, as the DuckDB SQL's shifted_revenue does.
+    """
+    n = header.n_named
+    rev = contract.column(contract.revenue_column)
+    shifted = sf.regexp_replace(sf.get("fields", header.positions[rev.name]), VALUE_EDGES, "")
+    fields = sf.col("fields")
+    first_extra = sf.get(fields, n)
+    one_extra = (
+        (sf.size(fields) > n)
+        & ~first_extra.rlike(BLANK)
+        & (first_extra != '""')
+        & (sf.size(sf.filter(fields, lambda x, i: (i > n) & ~x.rlike(BLANK) & (x != '""'))) == 0)
+    )
+    return sf.when(one_extra & shifted.rlike(java_regex(chk.decimal_shape(rev.scale or 4))), shifted)
+
+
+def line_revenue(revenue_column: str) -> Column:
+    """A line's amount for quarantine: its field, else one field right on a line with one value too many."""
+    return sf.coalesce(sf.col(revenue_column), sf.col("shifted_revenue"))
+
+
 def _unquoted(field: Column) -> Column:
     inner = sf.regexp_replace(field.substr(sf.lit(2), sf.length(field) - 2), '""', '"')
     return sf.when(field.startswith('"'), inner).otherwise(field)
@@ -461,6 +488,7 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         "malformed",
         n_fields.alias("n_fields"),
         extra.alias("extra_values"),
+        _shifted_amount(contract, header).alias("shifted_amount"),
         *[
             _unquoted(sf.get("fields", header.positions[c.name] - 1)).alias(f"u_{c.name}")
             for c in contract.columns
@@ -525,6 +553,10 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         sf.when(is_record, sf.col("raw_line")).alias("raw_line"),
         reason_value.alias("reason_value"),
         *[sf.col(f"t_{c.name}").alias(c.name) for c in contract.columns],
+        sf.when(
+            (sf.col("check_no") == 3) & sf.col(f"t_{contract.key[0]}").isNotNull(),
+            sf.col("shifted_amount").cast(contract.column(contract.revenue_column).sql_type),
+        ).alias("shifted_revenue"),
         findings.alias("findings"),
         *[sf.when(is_record, vote).alias(name) for name, vote in votes.items()],
     )
@@ -609,8 +641,9 @@ def transform(
         .otherwise(sf.col("reason_value"))
         .alias("value"),
         pick(seen_before, expectations).alias("expected"),
-        # the line's amount when its field parses: the revenue quarantine holds
-        sf.col(contract.revenue_column).alias("revenue"),
+        # the line's amount when its field parses (else one field right, on a line with a value
+        # too many): the revenue quarantine holds
+        line_revenue(contract.revenue_column).alias("revenue"),
     )
     repairs = (
         resolved.where(kept)
@@ -646,7 +679,7 @@ def tally(split: SilverSplit) -> list[Row]:
     One job instead of one per count: on a small file each Spark job's fixed cost is what the run
     costs, and this first pass also fills the cache the writes then read.
     """
-    revenue = sf.col(split.revenue_column)
+    revenue = line_revenue(split.revenue_column)
     return (
         split.lines.groupBy("line_kind", "check_no", "duplicate")
         .agg(

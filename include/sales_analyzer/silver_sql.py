@@ -213,6 +213,7 @@ def render_silver_sql(
             whitespace_rule=chk.WHITESPACE_REPAIR,
             whitespace_expected=chk.WHITESPACE_EXPECTED,
             revenue_column=contract.revenue_column,
+            key_column=contract.key[0],
             row_id_buckets=row_id_buckets(lines),
             date_votes=date_vote_sql(contract),
             n_named=n,

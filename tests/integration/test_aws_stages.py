@@ -223,7 +223,7 @@ def test_quarantine_revenue_is_the_sum_of_the_quarantined_lines_amounts(
     )
     assert set(rows) == set(broken)
     # A well-formed line quarantined by a rule holds its own Sales amount (None when not a number).
-    checked = 0
+    checked = shifted = 0
     for number, q in broken.items():
         if q.kind in WELL_FORMED_KINDS:
             fields = next(csv.reader([q.text]))
@@ -232,7 +232,13 @@ def test_quarantine_revenue_is_the_sum_of_the_quarantined_lines_amounts(
             expected_amount = Decimal(amount) if re.fullmatch(r"-?\d+(\.\d{1,4})?", amount) else None
             assert rows[number] == expected_amount, q
             checked += 1
-    assert checked > 0
+        elif q.kind == "too_many_fields":
+            # a product name whose comma lost its quotes: Sales holds the name's tail, and the
+            # line's sale, one field right of it, is what quarantine holds
+            fields = q.text.split(",")
+            assert rows[number] == Decimal(fields[len(HEADER)]), q
+            shifted += 1
+    assert checked > 0 and shifted > 0
     expected = sum((r for r in rows.values() if r is not None), Decimal(0))
     assert Decimal(damaged["counts"]["quarantine_revenue"]) == expected
     assert damaged["counts"]["quarantine_lines_with_revenue"] == sum(r is not None for r in rows.values())

@@ -285,6 +285,18 @@ QUIRKS: list[tuple[dict[str, str], str, tuple]] = [
     ({"Row ID": "9116", "Customer Name": 'Claire "CG" Gute'}, ",,,", ("quarantine", "malformed_csv", S)),
     ({"Row ID": "9101", "Postal Code": "6824"}, ",,,", ("quarantine", "duplicate_row_id", S)),
     ({"Row ID": "9117"}, ",,x,", ("quarantine", "too_many_fields", S)),
+    # a product name whose comma lost its quotes: Sales holds ' Gray', the sale sits one field right
+    (
+        {"Row ID": "9124", "Product Name": "Fellowes Space Heater, Gray", "Sales": "37.104"},
+        ",,,",
+        ("quarantine", "too_many_fields", Decimal("37.104")),
+    ),
+    # the same with a second extra value: no reading is sure, no amount
+    (
+        {"Row ID": "9125", "Product Name": "Fellowes Space Heater, Gray", "Sales": "37.104"},
+        ",x,,",
+        ("quarantine", "too_many_fields", None),
+    ),
     ({"Row ID": " 9119"}, ",,,", ("kept", [("Row ID", "whitespace", "repair", " 9119", "9119")])),
     (
         {"Row ID": "9120", "Segment": "consumer", "Ship Mode": ""},

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from include.sales_analyzer import checks as chk
@@ -239,6 +240,31 @@ def test_damaged_file_layout(tmp_path: Path) -> None:
     assert [r["row_id"] for r in out["rows"]] == [1, 2, 3, 4, 5]
     assert [(q[0], q[1]) for q in out["quarantine"]] == [(6, "too_many_fields")]
     assert out["counts"]["blank_lines"] == 3
+    assert out["law"]["holds"]
+
+
+def test_a_line_whose_comma_lost_its_quotes_holds_its_sale_in_quarantine(tmp_path: Path) -> None:
+    """The sale of a line with one value too many is read one field right when Sales does not parse."""
+    lines = [
+        HEADER,
+        good(1),
+        good(2, name="Fellowes Space Heater, Gray", sales="37.104"),  # Sales holds " Gray"
+        ",,,,,,,,,,,,,,,,,,123.45",  # a stray number right after the named fields: no Row ID
+        good(4, sales="1,5"),  # Sales "1" parses: it is the line's amount
+        good(5, name="Eldon, Black", sales="abc"),  # nothing one field right parses either
+        good(6, name="A, B, C", sales="12.5"),  # two values too many: no sure reading
+    ]
+    out = run_silver(tmp_path, lines)
+    assert [r["row_id"] for r in out["rows"]] == [1]
+    assert [(q[0], q[1]) for q in out["quarantine"]] == [(n, "too_many_fields") for n in range(3, 8)]
+    paths = sv.SilverPaths.for_run(tmp_path / "lake", tmp_path / "in.csv", "2026-01-15", "run1")
+    with duckdb.connect() as con:
+        revenue = con.execute(
+            f"select source_line, revenue from read_parquet('{paths.quarantine_tmp}') order by source_line"
+        ).fetchall()
+    assert revenue == [(3, Decimal("37.104")), (4, None), (5, Decimal("1")), (6, None), (7, None)]
+    assert Decimal(out["counts"]["quarantine_revenue"]) == Decimal("37.104") + Decimal("1")
+    assert out["counts"]["quarantine_lines_with_revenue"] == 2
     assert out["law"]["holds"]
 
 

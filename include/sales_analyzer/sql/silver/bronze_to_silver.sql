@@ -288,6 +288,26 @@ from {{ p }}_typed;
     )
 {%- endmacro %}
 
+{#- The amount of a line with one value too many, read one field to the right: a text value
+    whose comma lost its quotes (DATASET.md) pushes every later field one place right, so the
+    Sales field holds the text's tail and the sale sits in the next field. Only for a line
+    whose Row ID parses and whose one extra value is right after the named fields (a stray
+    number in an unnamed column has no Row ID): quarantine's revenue takes it when the Sales
+    field itself does not parse, so the sale is counted in what quarantine holds. -#}
+{%- macro shifted_revenue() -%}
+    {%- set rev = columns | selectattr('name', 'equalto', revenue_column) | first -%}
+    {%- set shifted = 'trim(fields[' ~ (rev.position + 1) ~ "], ' ' || chr(9) || chr(160))" -%}
+    case
+        when check_no = 3
+            and t_{{ key_column }} is not null
+            and len(fields) > {{ n_named }}
+            and trim(fields[{{ n_named + 1 }}]) not in ('', '""')
+            and len(list_filter(fields[{{ n_named + 2 }}:], lambda x: trim(x) not in ('', '""'))) = 0
+            and regexp_matches({{ shifted }}, '{{ rev.shape }}')
+            then try_cast({{ shifted }} as {{ rev.sql_type }})
+    end
+{%- endmacro %}
+
 set preserve_insertion_order = true;
 
 {{ parse_views('bronze', bronze_lines) }}
@@ -310,6 +330,7 @@ copy (
         t_{{ c.name }} as {{ c.name }},
 {%- endfor %}
         line_kind = 'record' and check_no is null and {{ has_finding() }} as has_finding,
+        {{ shifted_revenue() }} as shifted_revenue,
         -- the raw text only where it is needed: quarantine and the repairs table
         case
             when check_no is not null or has_finding then raw_line
@@ -441,8 +462,9 @@ select
             || f.first_line || ')'
         else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
     end as expected,
-    -- the line's amount when its field parses: the revenue quarantine holds
-    s.{{ revenue_column }} as revenue,
+    -- the line's amount when its field parses, else (a line with a value too many) when the
+    -- field one to the right does (shifted_revenue above): the revenue quarantine holds
+    coalesce(s.{{ revenue_column }}, s.shifted_revenue) as revenue,
     s.raw_line
 from silver_staging as s
 left join first_lines as f
