@@ -148,8 +148,13 @@ select
         or contains(raw_line, chr(160)),
         false
     ) as needs_ws,
-    has_quotes
-    and not regexp_full_match(raw_line || ',', '{{ csv_line }}') as malformed,
+    -- a CASE, not `has_quotes and not regexp_full_match(...)`: in a projection DuckDB
+    -- evaluates both sides of an AND on every row, so the regex ran on every line (1.1 s
+    -- of CPU per million lines) instead of only on the quoted ones
+    case
+        when has_quotes then not regexp_full_match(raw_line || ',', '{{ csv_line }}')
+        else false
+    end as malformed,
     -- plain: ASCII, no whitespace run or control whitespace, and no space next to a
     -- field's edge (a comma, a quote, the line's ends): no value needs trimming
     coalesce(
