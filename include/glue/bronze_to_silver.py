@@ -268,6 +268,11 @@ def _full_match(pattern: str) -> str:
     return java_regex(r"\A(?:" + pattern + r")\z")
 
 
+def _holds_data(field: Column) -> Column:
+    """A field after the named ones holds data: not empty, quoted ("") or not."""
+    return ~field.rlike(BLANK) & (field != '""')
+
+
 def _shifted_amount(contract: Contract, header: HeaderLayout) -> Column:
     """The amount one field right of its column, on a line whose one extra value follows the named fields.
 
@@ -280,12 +285,10 @@ def _shifted_amount(contract: Contract, header: HeaderLayout) -> Column:
     rev = contract.column(contract.revenue_column)
     shifted = sf.regexp_replace(sf.get("fields", header.positions[rev.name]), VALUE_EDGES, "")
     fields = sf.col("fields")
-    first_extra = sf.get(fields, n)
     one_extra = (
         (sf.size(fields) > n)
-        & ~first_extra.rlike(BLANK)
-        & (first_extra != '""')
-        & (sf.size(sf.filter(fields, lambda x, i: (i > n) & ~x.rlike(BLANK) & (x != '""'))) == 0)
+        & _holds_data(sf.get(fields, n))
+        & (sf.size(sf.filter(fields, lambda x, i: (i > n) & _holds_data(x))) == 0)
     )
     return sf.when(one_extra & shifted.rlike(java_regex(chk.decimal_shape(rev.scale or 4))), shifted)
 
@@ -478,9 +481,7 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
     with_fields = _split_fields(parsed)
     n_fields = sf.size("fields")
     # an empty field, quoted ("") or not, after the named ones is no data
-    extra = (n_fields > n) & (
-        sf.size(sf.filter("fields", lambda x, i: (i >= n) & ~x.rlike(BLANK) & (x != '""'))) > 0
-    )
+    extra = (n_fields > n) & (sf.size(sf.filter("fields", lambda x, i: (i >= n) & _holds_data(x))) > 0)
     values = with_fields.select(
         "source_line",
         "raw_line",

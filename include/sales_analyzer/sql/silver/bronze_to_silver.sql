@@ -64,6 +64,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A number column's value, typed when it has the column's shape -#}
+{%- macro number(c, value) -%}
+    case
+        when regexp_matches({{ value }}, '{{ c.shape }}')
+            then try_cast({{ value }} as {{ c.sql_type }})
+    end
+{%- endmacro %}
+
 {%- macro typed(c) -%}
     {%- if c.type == 'date' -%}
     case
@@ -71,10 +79,7 @@
             then try_strptime(v_{{ c.name }}, '{{ c.strptime_format }}')::date
     end
     {%- elif c.type in ('bigint', 'decimal') -%}
-    case
-        when regexp_matches(v_{{ c.name }}, '{{ c.shape }}')
-            then try_cast(v_{{ c.name }} as {{ c.sql_type }})
-    end
+    {{ number(c, 'v_' ~ c.name) }}
     {%- else -%}
     v_{{ c.name }}
     {%- endif -%}
@@ -313,8 +318,7 @@ from {{ p }}_typed;
             and len(fields) > {{ n_named }}
             and trim(fields[{{ n_named + 1 }}]) not in ('', '""')
             and len(list_filter(fields[{{ n_named + 2 }}:], lambda x: trim(x) not in ('', '""'))) = 0
-            and regexp_matches({{ shifted }}, '{{ rev.shape }}')
-            then try_cast({{ shifted }} as {{ rev.sql_type }})
+            then {{ number(rev, shifted) }}
     end
 {%- endmacro %}
 
