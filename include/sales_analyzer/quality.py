@@ -270,7 +270,9 @@ def validate_silver(
 
     # Each suite is stored once, whole: added one by one to a stored suite, every expectation
     # re-serialized the suite (1.3 s of the gate's 5 s of work on a small file).
-    suite = context.suites.add(gx.ExpectationSuite(name=SUITE_NAME, expectations=build_expectations(contract)))
+    suite = context.suites.add(
+        gx.ExpectationSuite(name=SUITE_NAME, expectations=build_expectations(contract))
+    )
     load_suite = context.suites.add(
         gx.ExpectationSuite(name=SUITE_NAME + "_load", expectations=[quarantine_expectation(threshold)])
     )
