@@ -7,7 +7,6 @@ sys) of the timed SQL (`getrusage` around it, imports and rendering excluded) an
 process (`os.wait4`), the wall time and the peak RSS; then the medians. `--scope pass` runs the
 rendered script up to and including the staging COPY (the one pass over the file); `--scope
 stage` runs all of it and summarize(), with DuckDB configured as in the DAG (bench/variants.py).
-`--fast` renders this tree's SQL with the clean-line fast path.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def child(scope: str, csv: Path, out: Path, fast: bool) -> None:
+def child(scope: str, csv: Path, out: Path) -> None:
     import duckdb
     from variants import duckdb_config
 
@@ -46,8 +45,7 @@ def child(scope: str, csv: Path, out: Path, fast: bool) -> None:
         shutil.rmtree(out)
     paths = sv.SilverPaths.for_run(out / "lake", csv, INGEST_DATE, "ab")
     sv.prepare_dirs(paths)
-    extra = {"fast_path": True} if fast else {}  # the base ref may not know the argument
-    sql = sv.render_silver_sql(sv.inspect_header(csv), paths, INGEST_DATE, csv.name, **extra)
+    sql = sv.render_silver_sql(sv.inspect_header(csv), paths, INGEST_DATE, csv.name)
     statements = [s for s in sql.split(";\n") if s.strip()]
     if scope == "pass":
         body = [" ".join(ln for ln in s.splitlines() if not ln.strip().startswith("--")) for s in statements]
@@ -65,9 +63,9 @@ def child(scope: str, csv: Path, out: Path, fast: bool) -> None:
     os._exit(0)
 
 
-def run(tree: Path, scope: str, csv: Path, out: Path, fast: bool) -> dict:
+def run(tree: Path, scope: str, csv: Path, out: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(REPO / "bench")]))
-    cmd = [sys.executable, __file__, "--child", scope, str(csv), str(out), "fast" if fast else "full"]
+    cmd = [sys.executable, __file__, "--child", scope, str(csv), str(out)]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -86,7 +84,7 @@ def run(tree: Path, scope: str, csv: Path, out: Path, fast: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
-        child(argv[1], Path(argv[2]), Path(argv[3]), argv[4] == "fast")
+        child(argv[1], Path(argv[2]), Path(argv[3]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="main")
@@ -94,9 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scope", choices=["pass", "stage"], default="pass")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None)
-    parser.add_argument(
-        "--fast", action="store_true", help="render this tree's SQL with the clean-line fast path"
-    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="ab_silver_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -104,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict]] = {k: [] for k in trees}
     for r in range(args.rounds):
         for name, tree in trees.items():
-            res = run(tree, args.scope, args.csv.resolve(), work / name, args.fast and name == "new")
+            res = run(tree, args.scope, args.csv.resolve(), work / name)
             results[name].append(res)
             load = os.getloadavg()[0]
             print(

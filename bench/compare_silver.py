@@ -8,14 +8,13 @@ row numbers, i.e. its line numbers), the run's summary counts and its date-order
 Inputs (any mix):
   --csv FILE ...         files as they are (e.g. build/bench/data/sales_1000000r_seed42.csv)
   --fuzz N               N-line files made from --fuzz-source (default: the first lines of the
-                         1M bench file) with many values broken near the clean-line test's edges
+                         1M bench file) with many values broken at the contract's edges
                          (spaces, quotes, shapes, allowed values, lengths, repairs, ...)
   --tests PATH ...       every input the given test files hand to tests/silver_helpers.run_silver
                          (captured by running them once with this tree)
 
-`--fast` renders this tree's SQL with the clean-line fast path (silver_sql.render_silver_sql's
-`fast_path`). `python bench/compare_silver.py --fast --tests tests/unit/test_silver.py --fuzz
-30000 --seeds 1 2 --csv build/bench/data/sales_1000000r_seed42.csv`; exits 1 on any difference.
+`python bench/compare_silver.py --tests tests/unit/test_silver.py --fuzz 30000 --seeds 1 2 --csv
+build/bench/data/sales_1000000r_seed42.csv`; exits 1 on any difference.
 """
 
 from __future__ import annotations
@@ -45,11 +44,11 @@ OUTPUTS = ("staging", "silver", "quarantine", "repairs")
 def child(jobs_file: Path) -> None:
     """Run the silver SQL of whichever tree is on sys.path over each job's csv; print the summaries."""
     spec = json.loads(jobs_file.read_text())
-    results = [one_run(Path(j["csv"]), Path(j["out"]), j["lines"], spec["fast"]) for j in spec["jobs"]]
+    results = [one_run(Path(j["csv"]), Path(j["out"]), j["lines"]) for j in spec["jobs"]]
     print(json.dumps(results, default=str))
 
 
-def one_run(csv: Path, out: Path, lines: int | None, fast: bool) -> dict[str, Any]:
+def one_run(csv: Path, out: Path, lines: int | None) -> dict[str, Any]:
     import duckdb
 
     from include.sales_analyzer import silver as sv
@@ -60,8 +59,7 @@ def one_run(csv: Path, out: Path, lines: int | None, fast: bool) -> dict[str, An
     paths = sv.SilverPaths.for_run(out / "lake", csv, INGEST_DATE, "cmp")
     sv.prepare_dirs(paths)
     with duckdb.connect() as con:
-        extra = {"fast_path": True} if fast else {}  # the base ref may not know the argument
-        con.execute(sv.render_silver_sql(header, paths, INGEST_DATE, csv.name, lines=lines, **extra))
+        con.execute(sv.render_silver_sql(header, paths, INGEST_DATE, csv.name, lines=lines))
         try:
             date_order = sv.decide_date_order(paths, con)
         except Exception as exc:
@@ -76,12 +74,10 @@ def one_run(csv: Path, out: Path, lines: int | None, fast: bool) -> dict[str, An
     return {"files": files, "counts": counts, "date_order": date_order}
 
 
-def run_tree(
-    tree: Path, jobs: list[dict[str, Any]], fast: bool, work: Path, name: str
-) -> list[dict[str, Any]]:
+def run_tree(tree: Path, jobs: list[dict[str, Any]], work: Path, name: str) -> list[dict[str, Any]]:
     """Every job on one tree, in one interpreter."""
     jobs_file = work / f"jobs-{name}.json"
-    jobs_file.write_text(json.dumps({"fast": fast, "jobs": jobs}))
+    jobs_file.write_text(json.dumps({"jobs": jobs}))
     env = dict(os.environ, PYTHONPATH=str(tree))
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(jobs_file)],
@@ -188,8 +184,8 @@ def captured_test_inputs(test_paths: list[str], work: Path) -> list[tuple[Path, 
     return out
 
 
-# Ways to break one value near the edges of the clean-line test: each must either keep the line
-# clean with the same meaning or make it take the full rules.
+# Ways to break one value at the edges of the contract's rules (whitespace, quotes, shapes,
+# allowed values, lengths, repairs): each output of the two trees must still agree.
 _SPACES = [" ", "  ", "\t", "\u00a0", "\u2003", "\u3000", "\x0b", "\x0c", "\r"]
 
 
@@ -308,9 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz-source", type=Path, default=BENCH_CSV)
     parser.add_argument("--tests", nargs="*", default=[])
     parser.add_argument("--work", type=Path, default=None)
-    parser.add_argument(
-        "--fast", action="store_true", help="render this tree's SQL with the clean-line fast path"
-    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="compare_silver_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -327,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for name in ("base", "new")
     }
-    runs_a = run_tree(base, jobs["base"], False, work, "base")
-    runs_b = run_tree(REPO, jobs["new"], args.fast, work, "new")
+    runs_a = run_tree(base, jobs["base"], work, "base")
+    runs_b = run_tree(REPO, jobs["new"], work, "new")
     failures = 0
     for (csv, lines), a, b in zip(inputs, runs_a, runs_b, strict=True):
         problems = compare(a, b)
@@ -338,8 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print("      " + p, flush=True)
         failures += bool(problems)
-    new = "this tree" + (" with the fast path" if args.fast else "")
-    print(f"{len(inputs)} inputs, {failures} with differences (base {args.base}, new {new}, work {work})")
+    print(f"{len(inputs)} inputs, {failures} with differences (base {args.base}, new this tree, work {work})")
     return 1 if failures else 0
 
 
