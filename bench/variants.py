@@ -223,8 +223,8 @@ def run_polars_sink(csv: Path, out: Path) -> dict[str, Any]:
 def run_quality(silver_glob: str, out: Path, record_lines: int, quarantined: int) -> dict[str, Any]:
     """The Great Expectations gate alone, on a silver version the pipeline variant wrote.
 
-    Through validate_counts, as the DAG calls it: the checkpoint in its own interpreter, whose
-    start-up and imports are part of the figure.
+    Through validate_counts, as the DAG calls it: in this process, whose import of GX is part
+    of the figure (the variant's process starts before the clock).
     """
     from include.sales_analyzer.quality import validate_counts
 

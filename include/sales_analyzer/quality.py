@@ -6,15 +6,14 @@ computed by DuckDB over the silver Parquet; no pandas copy of the rows is made.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from include.sales_analyzer.config import get_settings, pythonpath_with_repo
+from include.sales_analyzer.config import get_settings
 from include.sales_analyzer.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
@@ -54,8 +53,8 @@ def _close_connections(context: Any) -> None:
     `SqlAlchemyExecutionEngine.close()` does not close for DuckDB. SQLAlchemy's module-level
     pool records kept them, with their duckdb_engine wrappers and DuckDBPyConnections, alive
     for the rest of the process (an Airflow worker, or every task of `airflow dags test`).
-    The gate runs in an interpreter of its own (validate_counts), but closing them keeps
-    `validate_silver` clean for any caller that runs it in-process.
+    The gate runs in the task's process (validate_counts): closing them keeps that process clean
+    for whatever it runs next.
     """
     for source in context.data_sources.all().values():
         execution_engine = getattr(source, "_execution_engine", None)  # GX's cached engine
@@ -340,7 +339,17 @@ def validate_silver(
     return report
 
 
-GATE_PROGRAM = "from include.sales_analyzer.quality import gate_main; gate_main()"
+@contextlib.contextmanager
+def _quiet_gx() -> Iterator[None]:
+    """GX's own INFO records (several hundred a checkpoint: datasource registration, default
+    values, batch slices) kept out of the task log while the gate runs; its warnings pass."""
+    gx_log = logging.getLogger("great_expectations")
+    level = gx_log.level
+    gx_log.setLevel(max(logging.WARNING, level))
+    try:
+        yield
+    finally:
+        gx_log.setLevel(level)
 
 
 def validate_counts(
@@ -355,74 +364,30 @@ def validate_counts(
 
     One mapping for both backends: the quarantined share is of the record lines the engine
     counted, the revenue quarantine holds goes into the failure message, and a run with no
-    silver rows is validated as an empty table (see validate_silver).
+    silver rows is validated as an empty table (see validate_silver). The report comes back as
+    JSON types (what the task writes to quality_report.json and returns as XCom).
 
-    The checkpoint runs in a Python interpreter of its own (`gate_main`), not in the task's, so
-    a task worker does not keep GX's modules, SQLAlchemy's pools and DuckDB's objects alive for
-    its later tasks (every task of `airflow dags test` runs in one process). It costs a Python
-    start-up and the imports GX shares with Airflow (~1.2 s, docs/benchmarks.md). The gate's log
-    lines reach the task log when its process ends. (It was first moved here for the "nanobind:
-    leaked" screen DuckDB 2.0.0 printed at the exit of any process that had loaded duckdb-engine's
-    dialect; DuckDB 2.0.1 no longer prints it, tests/integration/test_quality_gate_exit.py.)
+    The checkpoint runs in the task's own process. (From issue #16 to session 10 it ran in an
+    interpreter of its own, to keep the "nanobind: leaked" screen DuckDB 2.0.0 printed at the
+    exit of any process that had loaded duckdb-engine's dialect out of the task's log; DuckDB
+    2.0.1 no longer prints it, tests/integration/test_quality_gate_exit.py. The extra interpreter
+    cost ~3 s a run: its start-up and the imports GX shares with Airflow, docs/benchmarks.md.)
+    `_close_connections` leaves no DuckDB connection open behind it.
     """
-    request = {
-        "silver_glob": silver_glob,
-        "record_lines": counts["record_lines"],
-        "quarantined_lines": counts["quarantined_lines"],
-        "work_dir": str(work_dir),
-        "docs_dir": str(docs_dir),
-        "max_quarantine_fraction": max_quarantine_fraction,
-        "memory_limit": memory_limit,
-        "quarantine_revenue": counts.get("quarantine_revenue"),
-        "quarantine_lines_with_revenue": counts.get("quarantine_lines_with_revenue"),
-        "silver_rows": counts.get("silver_rows"),
-    }
-    work_dir.mkdir(parents=True, exist_ok=True)
-    answer = work_dir / "quality_gate_result.json"
-    answer.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": pythonpath_with_repo(os.environ)}
-    proc = subprocess.run(
-        [sys.executable, "-c", GATE_PROGRAM, str(answer)],
-        input=json.dumps(request),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    for line in proc.stderr.splitlines():  # the gate's own log lines, and GX's warnings
-        if line.strip():
-            # gate_main's format is "LEVEL logger: message"; other lines (a traceback) as info.
-            level = logging.getLevelName(line.split(" ", 1)[0])
-            log.log(level if isinstance(level, int) else logging.INFO, "gate | %s", line)
-    if proc.returncode != 0 or not answer.exists():
-        tail = "\n".join(proc.stderr.splitlines()[-15:])
-        raise RuntimeError(f"the quality gate's process failed (exit code {proc.returncode}):\n{tail}")
-    return json.loads(answer.read_text())
-
-
-def gate_main() -> None:
-    """The gate's interpreter: a request as JSON on stdin, the report as JSON to argv[1].
-
-    Exits with 0 once the report is written, 1 with the traceback on stderr otherwise; the
-    interpreter's teardown runs as usual.
-    """
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
-    log.setLevel(logging.INFO)
-    code = 1
-    try:
-        request = json.loads(sys.stdin.read())
-        request["work_dir"] = Path(request["work_dir"])
-        request["docs_dir"] = Path(request["docs_dir"])
-        report = validate_silver(**request)
-        Path(sys.argv[1]).write_text(json.dumps(report, default=str))
-        code = 0
-    except BaseException:  # the parent reads the traceback from stderr
-        import traceback
-
-        traceback.print_exc()
-    sys.exit(code)
+    with _quiet_gx():
+        report = validate_silver(
+            silver_glob,
+            record_lines=counts["record_lines"],
+            quarantined_lines=counts["quarantined_lines"],
+            work_dir=work_dir,
+            docs_dir=docs_dir,
+            max_quarantine_fraction=max_quarantine_fraction,
+            memory_limit=memory_limit,
+            quarantine_revenue=counts.get("quarantine_revenue"),
+            quarantine_lines_with_revenue=counts.get("quarantine_lines_with_revenue"),
+            silver_rows=counts.get("silver_rows"),
+        )
+    return json.loads(json.dumps(report, default=str))
 
 
 def raise_if_failed(report: dict[str, Any]) -> None:
@@ -432,7 +397,7 @@ def raise_if_failed(report: dict[str, Any]) -> None:
     ]
     if not failed:
         return
-    from include.sales_analyzer.errors import QualityGateFailed  # Airflow's; the gate's process has none
+    from include.sales_analyzer.errors import QualityGateFailed  # an Airflow exception
 
     lines = [f"quality gate failed: {len(failed)} of {report['evaluated']} expectations not met"]
     if report.get("record_lines") is not None:

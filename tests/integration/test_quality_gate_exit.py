@@ -23,9 +23,9 @@ connection leaked on purpose prints nothing (`test_the_pinned_duckdb_reports_no_
 under 2.0.0 it printed 23 lines from "nanobind: leaked 28 instances!" on), so no process prints
 the report: the smallest one found under 2.0.0 (Airflow's execution-API modules imported, then
 `make_url("duckdb://").get_dialect()`: 5 lines under 2.0.0, none under 2.0.1 in 3 of 3 runs on
-2026-12-02) and `airflow dags test` (tests/integration/test_pipeline_dag.py) included. The
-gate's own interpreter now exits normally, through CPython's teardown (it ended with os._exit
-under 2.0.0).
+2026-12-02) and `airflow dags test` (tests/integration/test_pipeline_dag.py) included. So the
+gate runs in the task's process again (it had an interpreter of its own, which ended with
+os._exit under 2.0.0), and that process exits normally, through CPython's teardown.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from include.sales_analyzer import quality
 from tests.silver_helpers import HEADER, good, run_silver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,25 +122,45 @@ def test_the_pinned_duckdb_reports_no_leaks_at_exit(tmp_path: Path) -> None:
     assert _nanobind(proc) == []
 
 
-def test_the_gates_own_interpreter_exits_normally_and_silently(tmp_path: Path) -> None:
-    """The process `quality.validate_counts` starts, with the request it sends, on a real silver."""
+GATE_IN_A_TASK = """
+import json, logging, sys
+from pathlib import Path
+from include.sales_analyzer import quality
+
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)  # a task log takes INFO records
+request = json.loads(sys.stdin.read())
+report = quality.validate_counts(
+    request["silver_glob"], request["counts"], Path(request["work_dir"]), Path(request["docs_dir"]),
+    max_quarantine_fraction=0.5,
+)
+print(json.dumps(report))
+"""
+
+
+def test_the_gate_runs_in_the_callers_process_which_exits_normally_and_silently(tmp_path: Path) -> None:
+    """`quality.validate_counts`, as the DAG's task calls it, on a real silver: the report in JSON
+    types, the gate's own summary in the log but none of GX's INFO records, and a clean exit."""
     silver = run_silver(tmp_path, [HEADER, good(1), good(2, sales="10.5"), "1,2,3"])
+    assert len(silver["rows"]) == 2 and len(silver["quarantine"]) == 1  # what the counts say
     request = {
         "silver_glob": f"{tmp_path}/lake/silver/**/*.parquet",
-        "record_lines": 3,
-        "quarantined_lines": 1,
+        "counts": {
+            "record_lines": 3,
+            "quarantined_lines": 1,
+            "quarantine_revenue": "0.0000",
+            "quarantine_lines_with_revenue": 0,
+            "silver_rows": 2,
+        },
         "work_dir": str(tmp_path / "gx"),
         "docs_dir": str(tmp_path / "docs"),
-        "max_quarantine_fraction": 0.5,
-        "memory_limit": None,
-        "quarantine_revenue": None,
-        "quarantine_lines_with_revenue": 0,
-        "silver_rows": 2,
     }
-    assert len(silver["rows"]) == 2 and len(silver["quarantine"]) == 1  # what the request says
-    answer = tmp_path / "answer.json"
-    proc = _run(tmp_path, quality.GATE_PROGRAM, str(answer), stdin=json.dumps(request))
+    proc = _run(tmp_path, GATE_IN_A_TASK, stdin=json.dumps(request))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(answer.read_text())
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["success"] is True and report["silver_rows"] == 2
+    assert report["quarantine_fraction"] == 1 / 3 and (tmp_path / "docs" / "index.html").exists()
+    log = proc.stderr.splitlines()
+    assert any("quality gate: " in line and "expectations" in line for line in log), proc.stderr[-3000:]
+    gx_info = [line for line in log if line.startswith("INFO:great_expectations")]
+    assert gx_info == [], gx_info[:5]
     assert _nanobind(proc) == []
