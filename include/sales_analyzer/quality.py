@@ -371,7 +371,8 @@ def validate_counts(
     interpreter of its own, to keep the "nanobind: leaked" screen DuckDB 2.0.0 printed at the
     exit of any process that had loaded duckdb-engine's dialect out of the task's log; DuckDB
     2.0.1 no longer prints it, tests/integration/test_quality_gate_exit.py. The extra interpreter
-    cost ~3 s a run: its start-up and the imports GX shares with Airflow, docs/benchmarks.md.)
+    cost ~2 s of the gate task: its start-up and the imports GX shares with Airflow,
+    docs/benchmarks.md, "Session 10".)
     `_close_connections` leaves no DuckDB connection open behind it.
     """
     with _quiet_gx():
