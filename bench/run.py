@@ -287,39 +287,64 @@ def _log_breakdown(log: Path, started: datetime | None = None, wall: float | Non
     return out
 
 
-def bench_dags_test(results: dict[str, Any], sizes: tuple[int, ...]) -> None:
-    """`airflow dags test sales_medallion` end to end, broken down by the run report's timings."""
+def bench_dags_test(results: dict[str, Any], sizes: tuple[int, ...], repeat: int = 3) -> None:
+    """`airflow dags test sales_medallion` end to end, broken down by the run report's timings.
+
+    `repeat` runs of the goal's 9,800 rows (a larger size runs once), each into a fresh data dir;
+    the median by wall time is the figure. The first
+    run of a fresh checkout's bench also parses the dbt project once into the bench's Cosmos cache
+    (`make setup` does that ahead for `make run`'s own data dir), which the median leaves out.
+    """
     airflow = str(VENV_PY.with_name("airflow"))
     for rows in sizes:
         data_dir = WORK / f"dags_test_{rows}"
-        shutil.rmtree(data_dir, ignore_errors=True)
-        data_dir.mkdir(parents=True)
-        env = airflow_env(data_dir)
-        _airflow_db_migrate(env)
         conf = {"source": "synthetic", "rows": rows}
         cmd = [airflow, "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
-        started = datetime.now(UTC)
-        m = measure(f"dags_test_{rows}", cmd, env)
-        _say(m)
-        report = json.loads((data_dir / "run_report.json").read_text())
-        tasks = _task_durations(report["run_id"])
+        runs = []
+        for i in range(repeat if rows <= 10_000 else 1):  # the goal's size; a larger one once
+            shutil.rmtree(data_dir, ignore_errors=True)
+            data_dir.mkdir(parents=True)
+            env = airflow_env(data_dir)
+            _airflow_db_migrate(env)
+            started = datetime.now(UTC)
+            label = f"dags_test_{rows}_{i}"
+            m = measure(label, cmd, env)
+            _say(m)
+            report = json.loads((data_dir / "run_report.json").read_text())
+            tasks = _task_durations(report["run_id"])
+            runs.append(
+                (
+                    m,
+                    {
+                        "timings_seconds": report["timings_seconds"],
+                        "task_seconds": tasks,
+                        "rows": report["rows"],
+                        "quality_success": report["quality"]["success"],
+                        "bronze_bytes": report["bronze"].get("bytes"),
+                        "log_seconds": _log_breakdown(
+                            BUILD / "logs" / f"{label}.log", started, m.wall_seconds
+                        ),
+                    },
+                )
+            )
+            print(f"      stages {report['timings_seconds']}")
+            print(f"      dbt tasks {sum(v for k, v in tasks.items() if k.startswith('build_gold')):.1f}s")
+        best = _median([m for m, _ in runs])
+        details = next(d for m, d in runs if m is best)
         results.setdefault("dags_test", {})[str(rows)] = {
-            **m.as_dict(),
+            **best.as_dict(),
+            **details,
             "command": " ".join([*cmd[:-1], f"'{cmd[-1]}'"]),
-            "timings_seconds": report["timings_seconds"],
-            "task_seconds": tasks,
-            "rows": report["rows"],
-            "quality_success": report["quality"]["success"],
-            "bronze_bytes": report["bronze"].get("bytes"),
-            "log_seconds": _log_breakdown(BUILD / "logs" / f"dags_test_{rows}.log", started, m.wall_seconds),
+            "runs": [m.as_dict() for m, _ in runs],
         }
-        print(f"      stages {report['timings_seconds']}")
-        print(f"      dbt tasks {sum(v for k, v in tasks.items() if k.startswith('build_gold')):.1f}s")
         write_results(RESULTS, results)
 
 
-def bench_make_run(results: dict[str, Any], rows: int) -> None:
-    """`make run` as a user types it, after `make setup`, into a data dir of the bench's own."""
+def bench_make_run(results: dict[str, Any], rows: int, repeat: int = 3) -> None:
+    """`make run` as a user types it, after `make setup`, into a data dir of the bench's own.
+
+    `repeat` runs into the same data dir, as a user's runs go; the median by wall time is the figure.
+    """
     data_dir = WORK / f"make_run_{rows}"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -328,14 +353,19 @@ def bench_make_run(results: dict[str, Any], rows: int) -> None:
     make = ["make", "-s", "-C", str(REPO_ROOT), f"DATA_DIR={data_dir}", f"AIRFLOW_HOME={AIRFLOW_HOME}"]
     subprocess.run([*make, "setup"], env=env, check=True)  # set-up is not part of the figure
     cmd = [*make, "run", f"ROWS={rows}"]
-    m = measure(f"make_run_{rows}", cmd, env)
-    _say(m)
+    runs = []
+    for i in range(repeat):
+        m = measure(f"make_run_{rows}_{i}", cmd, env)
+        _say(m)
+        runs.append(m)
+    best = _median(runs)
     report = json.loads((data_dir / "run_report.json").read_text())
     results.setdefault("make_run", {})[str(rows)] = {
-        **m.as_dict(),
+        **best.as_dict(),
         "command": f"make run ROWS={rows} DATA_DIR={data_dir.relative_to(REPO_ROOT)}",
         "rows": report["rows"],
         "quality_success": report["quality"]["success"],
+        "runs": [r.as_dict() for r in runs],
     }
     write_results(RESULTS, results)
 
