@@ -116,15 +116,20 @@ def bench_env(bytecode_cache: bool = True, **extra: str) -> dict[str, str]:
     (uv --compile-bytecode), as `make run` does. (Until session 11 they cached it under
     build/bench/pycache instead, with PYTHONPYCACHEPREFIX: Python then ignores the virtualenv's
     own .pyc files, so the first run of a fresh checkout's bench compiled Airflow's, GX's and dbt's
-    modules: its quality gate task took 12.3 s, against 5.1 s once compiled.) Without it,
-    PYTHONDONTWRITEBYTECODE=1.
+    modules: its quality gate task took 12.3 s, against 5.1 s once compiled.) Without it, no
+    bytecode at all: an empty PYTHONPYCACHEPREFIX (so the virtualenvs' .pyc files are not looked
+    at) and PYTHONDONTWRITEBYTECODE=1, so every module is compiled from source.
     """
     env = dict(os.environ)
     env.update(extra)
-    env.pop("PYTHONPYCACHEPREFIX", None)
     if bytecode_cache:
+        env.pop("PYTHONPYCACHEPREFIX", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     else:
+        empty = BUILD / "no-pycache"  # stays empty: nothing is written under it
+        shutil.rmtree(empty, ignore_errors=True)
+        empty.mkdir(parents=True)
+        env["PYTHONPYCACHEPREFIX"] = str(empty)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(
         dict.fromkeys(filter(None, [str(REPO_ROOT), *env.get("PYTHONPATH", "").split(os.pathsep)]))

@@ -276,11 +276,12 @@ def stages_section(results: dict[str, Any]) -> list[str]:
         cold = p.get("no_bytecode_cache")
         if cold:
             out.append(
-                f"| DAG parse, no bytecode cache (PYTHONDONTWRITEBYTECODE=1, no .pyc) | - | "
+                "| DAG parse, no bytecode at all (empty PYTHONPYCACHEPREFIX, "
+                "PYTHONDONTWRITEBYTECODE=1) | - | "
                 f"{cold['work_seconds']:.2f} | {cold['cpu_seconds']:.1f} (process) | "
                 f"{_mib(cold['max_rss_bytes'])} | "
                 f"{_load(cold['load_before'])} -> {_load(cold['load_after'])} | "
-                "as every Airflow process in this workplace ran by default while .venv had no .pyc files |"
+                "every module compiled from source: a virtualenv installed without `--compile-bytecode` |"
             )
         now = p.get("no_bytecode_cache_now")
         if now:

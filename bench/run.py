@@ -208,7 +208,7 @@ def bench_parse(results: dict[str, Any], repeat: int = 5) -> None:
         m = measure(f"dagbag_{i}", variant_cmd(VENV_PY, "dagbag"), env)
         _say(m)
         runs.append(m)
-    # As this workplace runs it: PYTHONDONTWRITEBYTECODE=1 and no .pyc in .venv, so every import compiles.
+    # With no bytecode at all (bench_env(bytecode_cache=False)): every import compiles from source.
     cold = measure(
         "dagbag_no_bytecode_cache", variant_cmd(VENV_PY, "dagbag"), airflow_env(WORK / "parse_data", False)
     )

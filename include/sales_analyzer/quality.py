@@ -114,7 +114,17 @@ def build_expectations(contract: Contract | None = None, max_quarantine_fraction
     names = [n for n, _ in contract.silver_columns]
     out.append(e.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True))
     for key in contract.key:
-        out.append(e.ExpectColumnValuesToBeUnique(column=key))
+        # Not GX's ExpectColumnValuesToBeUnique: its SQL joins a count per value back to every
+        # row, 1.9 s at 10M rows, against 0.8 s for a group by over the key alone. This counts
+        # the key values held by more than one row (GX counted the rows), without a sample.
+        out.append(
+            _unexpected_row_count_expectation()(
+                description=f"{key} is unique: {key} values on more than one row",
+                unexpected_rows_query=(
+                    f"select {key} from {{batch}} where {key} is not null group by {key} having count(*) > 1"
+                ),
+            )
+        )
     for c in contract.columns:
 
         def level(rule: str) -> str:

@@ -109,30 +109,43 @@ def test_a_failed_expectation_still_reports_a_sample_of_its_unexpected_values(
 ) -> None:
     """The gate's checkpoint computes counts only; the samples of what did not pass come after.
 
-    Silver as a broken engine could write it: row 1 twice (one Row ID on two rows) and row 2's
-    Customer ID off its pattern. Expected, from those four rows as written here: the Row ID
-    uniqueness rule fails on 2 of 4 rows (50%), its sample is the shared Row ID twice; the pattern
-    rule (a warning) counts 1 row. A clean silver runs no sampling validation at all.
+    Silver as a broken engine could write it: row 1 twice (one Row ID on two rows), row 2's Ship
+    Mode outside the contract's set and row 3's Customer ID off its pattern. Expected, from those
+    four rows as written here: the Row ID rule (critical) counts 1 Row ID on more than one row;
+    the Ship Mode rule (a warning) fails on 1 of 4 rows (25%) with that value as its sample; the
+    pattern rule (a warning) counts 1 row. A clean silver runs no sampling validation at all.
     """
     broken = tmp_path / "broken" / "silver.parquet"
     broken.parent.mkdir()
     with duckdb.connect() as con:
         rows = f"read_parquet('{silver}/silver/**/*.parquet', hive_partitioning = true)"
         con.execute(
-            "copy (select * replace (case when row_id = 2 then 'cg12520' else customer_id end"
-            f" as customer_id) from {rows} union all select * from {rows} where row_id = 1) to '{broken}'"
+            "copy (select * replace ("
+            "case when row_id = 2 then 'Teleport' else ship_mode end as ship_mode, "
+            "case when row_id = 3 then 'cg12520' else customer_id end as customer_id"
+            f") from {rows} union all select * from {rows} where row_id = 1) to '{broken}'"
         )
     report = quality.validate_silver(
         str(broken), record_lines=4, quarantined_lines=0, work_dir=tmp_path / "gx", docs_dir=tmp_path / "docs"
     )
-    by_rule = {(x["expectation"], x["column"]): x for x in report["expectations"]}
-    unique = by_rule[("expect_column_values_to_be_unique", "row_id")]
-    assert (unique["success"], unique["severity"]) == (False, "critical")
-    assert unique["observed"] == "2 unexpected (50%)"
-    assert unique["unexpected_sample"] == ["1", "1"]
-    pattern = next(x for x in report["expectations"] if str(x["description"]).startswith("customer_id "))
+
+    def rule(start: str, kind: str = "") -> dict:
+        (found,) = [
+            x
+            for x in report["expectations"]
+            if str(x["column"]).startswith(start) and x["expectation"].startswith(kind)
+        ]
+        return found
+
+    unique = rule("row_id is unique")
+    assert (unique["success"], unique["severity"], unique["observed"]) == (False, "critical", 1)
+    mode = rule("ship_mode", "expect_column_values_to_be_in_set")
+    assert (mode["success"], mode["severity"]) == (False, "warning")
+    assert mode["observed"] == "1 unexpected (25%)"
+    assert mode["unexpected_sample"] == ["Teleport"]
+    pattern = rule("customer_id matches")
     assert (pattern["success"], pattern["severity"], pattern["observed"]) == (False, "warning", 1)
-    assert report["success"] is False and report["failed"] == 1 and report["warnings"] == 1
+    assert report["success"] is False and report["failed"] == 1 and report["warnings"] == 2
     pages = {p.relative_to(tmp_path).parts[2] for p in (tmp_path / "docs" / "validations").rglob("*.html")}
     assert pages == {"silver_sales", "silver_sales_load", "silver_sales_samples"}
 
