@@ -341,14 +341,9 @@ def validate_silver(
         ),
     )
     docs_dir.mkdir(parents=True, exist_ok=True)
-    context.add_data_docs_site(
-        site_name="sales_quality",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
+    from include.sales_analyzer.quality_docs import site_config  # imports GX's views
+
+    context.add_data_docs_site(site_name="sales_quality", site_config=site_config(str(docs_dir)))
     source = context.data_sources.add_sql(
         name="silver",
         connection_string=f"duckdb:///{db}",

@@ -159,3 +159,41 @@ def test_a_failed_expectation_still_reports_a_sample_of_its_unexpected_values(
     assert clean["success"] is True and clean["warnings"] == 0
     pages = {p.relative_to(tmp_path).parts[2] for p in (tmp_path / "docs2" / "validations").rglob("*.html")}
     assert pages == {"silver_sales", "silver_sales_load"}
+
+
+def test_data_docs_reuse_compiled_templates_from_one_gate_run_to_the_next(
+    silver: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX compiled its Data Docs templates from source on every run (~0.4 s of the gate):
+    the second run here must load all of them from jinja2's bytecode cache, and still write
+    the same pages."""
+    import jinja2
+
+    def run(name: str) -> Path:
+        docs = tmp_path / name / "docs"
+        report = quality.validate_silver(
+            f"{silver}/silver/**/*.parquet",
+            record_lines=3,
+            quarantined_lines=0,
+            work_dir=tmp_path / name / "gx",
+            docs_dir=docs,
+        )
+        assert report["success"] is True
+        assert report["data_docs"] == str(docs / "index.html")
+        return docs
+
+    first = run("first")
+    compiled: list[str | None] = []
+    compile_from_source = jinja2.Environment.compile
+
+    def counting_compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return compile_from_source(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting_compile)
+    second = run("second")
+    assert compiled == []
+    pages = sorted(p.relative_to(second).parts[0] for p in second.rglob("*.html"))
+    assert pages == sorted(p.relative_to(first).parts[0] for p in first.rglob("*.html"))
+    assert {"index.html", "expectations", "validations"} <= set(pages)
+    assert "silver_sales" in (second / "index.html").read_text()
