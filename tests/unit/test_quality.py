@@ -19,15 +19,20 @@ def silver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "lake"
 
 
-def test_gate_passes_under_a_small_memory_limit(silver: Path, tmp_path: Path) -> None:
-    report = quality.validate_silver(
+def gate_on_clean_silver(silver: Path, out: Path, **kwargs) -> dict:
+    """The gate on the module's 3-row silver, its work and Data Docs under `out`."""
+    return quality.validate_silver(
         f"{silver}/silver/**/*.parquet",
         record_lines=3,
         quarantined_lines=0,
-        work_dir=tmp_path / "gx",
-        docs_dir=tmp_path / "docs",
-        memory_limit="64MB",
+        work_dir=out / "gx",
+        docs_dir=out / "docs",
+        **kwargs,
     )
+
+
+def test_gate_passes_under_a_small_memory_limit(silver: Path, tmp_path: Path) -> None:
+    report = gate_on_clean_silver(silver, tmp_path, memory_limit="64MB")
     assert report["success"] is True
     assert report["failed"] == 0
 
@@ -35,14 +40,7 @@ def test_gate_passes_under_a_small_memory_limit(silver: Path, tmp_path: Path) ->
 def test_memory_limit_reaches_duckdb(silver: Path, tmp_path: Path) -> None:
     """A limit DuckDB cannot read fails the gate with DuckDB's own message, not silently."""
     with pytest.raises(duckdb.Error, match="Memory must have a number"):
-        quality.validate_silver(
-            f"{silver}/silver/**/*.parquet",
-            record_lines=3,
-            quarantined_lines=0,
-            work_dir=tmp_path / "gx",
-            docs_dir=tmp_path / "docs",
-            memory_limit="twelve parsecs",
-        )
+        gate_on_clean_silver(silver, tmp_path, memory_limit="twelve parsecs")
 
 
 def _failed_report(quarantined: int, revenue: str | None, readable: int | None) -> dict:
@@ -149,15 +147,10 @@ def test_a_failed_expectation_still_reports_a_sample_of_its_unexpected_values(
     pages = {p.relative_to(tmp_path).parts[2] for p in (tmp_path / "docs" / "validations").rglob("*.html")}
     assert pages == {"silver_sales", "silver_sales_load", "silver_sales_samples"}
 
-    clean = quality.validate_silver(
-        f"{silver}/silver/**/*.parquet",
-        record_lines=3,
-        quarantined_lines=0,
-        work_dir=tmp_path / "gx2",
-        docs_dir=tmp_path / "docs2",
-    )
+    clean = gate_on_clean_silver(silver, tmp_path / "clean")
     assert clean["success"] is True and clean["warnings"] == 0
-    pages = {p.relative_to(tmp_path).parts[2] for p in (tmp_path / "docs2" / "validations").rglob("*.html")}
+    validations = tmp_path / "clean" / "docs" / "validations"
+    pages = {p.relative_to(validations).parts[0] for p in validations.rglob("*.html")}
     assert pages == {"silver_sales", "silver_sales_load"}
 
 
@@ -171,13 +164,7 @@ def test_data_docs_reuse_compiled_templates_from_one_gate_run_to_the_next(
 
     def run(name: str) -> Path:
         docs = tmp_path / name / "docs"
-        report = quality.validate_silver(
-            f"{silver}/silver/**/*.parquet",
-            record_lines=3,
-            quarantined_lines=0,
-            work_dir=tmp_path / name / "gx",
-            docs_dir=docs,
-        )
+        report = gate_on_clean_silver(silver, tmp_path / name)
         assert report["success"] is True
         assert report["data_docs"] == str(docs / "index.html")
         return docs
