@@ -3,7 +3,7 @@
 GX's DefaultJinjaView gives each view a jinja2 Environment of its own, and the site builder
 makes a view per section and one for the index, so every Data Docs build compiled GX's
 templates from source again: 106 compiles, ~0.4 s of each gate run whatever its size
-(docs/benchmarks.md "Session 12"). GX has no setting for a bytecode cache; it does let a
+(docs/benchmarks.md, "Sessions 11 and 12"). GX has no setting for a bytecode cache; it does let a
 site name its view classes (`site_section_builders.<section>.view`, `site_index_builder.view`),
 and these are GX's own views with jinja2's FileSystemBytecodeCache set on their Environment.
 
@@ -23,16 +23,22 @@ from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJin
 from jinja2 import FileSystemBytecodeCache
 
 
-class CachedJinjaPageView(DefaultJinjaPageView):
+class _BytecodeCached:
+    """Sets the bytecode cache on the Environment that GX's view has just made."""
+
+    env: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.env.bytecode_cache = FileSystemBytecodeCache()
 
 
-class CachedJinjaIndexPageView(DefaultJinjaIndexPageView):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = FileSystemBytecodeCache()
+class CachedJinjaPageView(_BytecodeCached, DefaultJinjaPageView):
+    pass
+
+
+class CachedJinjaIndexPageView(_BytecodeCached, DefaultJinjaIndexPageView):
+    pass
 
 
 def site_config(docs_dir: str) -> dict[str, Any]:
