@@ -43,7 +43,16 @@ RESULTS = BUILD / "results.json"
 WORK = BUILD / "work"
 AIRFLOW_HOME = BUILD / "airflow_home"
 SIZES = (1_000_000, 10_000_000)
-SILVER_VARIANTS = ("duckdb_bare", "pipeline", "pandas", "polars", "polars_sink")
+SILVER_VARIANTS = (
+    "duckdb_bare",
+    "duckdb_floor",
+    "duckdb_floor_table",
+    "duckdb_floor_unnumbered",
+    "pipeline",
+    "pandas",
+    "polars",
+    "polars_sink",
+)
 SECTIONS = ("silver", "profile", "quality", "gold", "parse", "dags_test", "make_run", "silver_100m")
 DAG_ID = "sales_medallion"
 

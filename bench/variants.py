@@ -122,22 +122,33 @@ def run_pipeline_silver(csv: Path, out: Path, profile: bool = False) -> dict[str
     }
 
 
-def bare_duckdb_sql(csv: Path, target: Path) -> str:
-    """COPY with the 18 casts and nothing else: what DuckDB itself needs for CSV -> typed Parquet."""
+def contract_casts(value_of: Callable[[int, str], str], try_: bool = False) -> str:
+    """The 18 contract columns cast to their types, and nothing else: no rule of the contract.
+
+    `value_of(position, source_name)` gives each column's SQL value; `try_` casts to NULL
+    instead of failing (the floors read the header line as a record).
+    """
     from include.sales_analyzer.contract import load_contract
 
+    prefix = "TRY_" if try_ else ""
     casts = []
-    for c in load_contract().columns:
-        src = '"' + c.source.replace('"', '""') + '"'
+    for i, c in enumerate(load_contract().columns, start=1):
+        value = value_of(i, c.source)
         if c.type == "date":
-            casts.append(f"strptime({src}, '{c.strptime_format}')::DATE AS {c.name}")
+            casts.append(f"{prefix}strptime({value}, '{c.strptime_format}')::DATE AS {c.name}")
         elif c.type == "string":
-            casts.append(f"{src} AS {c.name}")
+            casts.append(f"{value} AS {c.name}")
         else:
-            casts.append(f"CAST({src} AS {c.sql_type}) AS {c.name}")
+            casts.append(f"{prefix}CAST({value} AS {c.sql_type}) AS {c.name}")
+    return ", ".join(casts)
+
+
+def bare_duckdb_sql(csv: Path, target: Path) -> str:
+    """COPY with the 18 casts and nothing else: what DuckDB itself needs for CSV -> typed Parquet."""
+    casts = contract_casts(lambda _, source: '"' + source.replace('"', '""') + '"')
     path = str(csv).replace("'", "''")
     return (
-        f"COPY (SELECT {', '.join(casts)} FROM read_csv('{path}', header = true, all_varchar = true)) "
+        f"COPY (SELECT {casts} FROM read_csv('{path}', header = true, all_varchar = true)) "
         f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
     )
 
@@ -156,6 +167,87 @@ def run_duckdb_bare(csv: Path, out: Path) -> dict[str, Any]:
     finally:
         con.close()
     return {"work_seconds": time.perf_counter() - started, "rows_out": rows}
+
+
+# The partitioned write as bronze_to_silver.sql makes it (settings, partitions, file names).
+_FLOOR_PARTITIONED = (
+    "(format parquet, compression zstd, partition_by (order_year, order_month), filename_pattern 'part-{i}')"
+)
+_FLOOR_WRITE_SETTINGS = (
+    "set partitioned_write_flush_threshold = 8192",
+    "set write_buffer_row_group_count = 1",
+)
+
+
+def run_duckdb_floor(csv: Path, out: Path, numbering: str = "staging") -> dict[str, Any]:
+    """Silver's shape with the contract taken out: the floor of any design that numbers the lines.
+
+    `numbering` "staging" (the default) is silver's own structure: its line reader
+    (silver_sql.bronze_lines_relation), one ordered pass that splits every line on commas
+    and casts the 18 fields into a staging file whose row k is line k + 1, then the
+    partitioned write with `source_line` from that position. "table" numbers the lines the
+    other way DuckDB can: an ordered load of the raw lines into a temp table, whose rowid is
+    the line's index, then one unordered pass (split, cast, partitioned write) over it. No
+    parsing of quotes, no normalisation, no check, no quarantine, repairs or duplicates: every
+    cost left is one that a design keeping physical line numbers pays before the contract does
+    any work. "none": the split and casts straight into the partitioned write, no line numbers
+    (DuckDB's CSV reader gives none, docs/benchmarks.md "Silver reader comparison").
+    """
+    import duckdb
+
+    from include.sales_analyzer import silver as sv
+
+    work = _fresh(out)
+    paths = sv.SilverPaths.for_run(work / "lake", csv, INGEST_DATE, RUN_KEY)
+    sv.prepare_dirs(paths)
+    lines = sv.bronze_lines_relation(paths)
+    casts = contract_casts(lambda i, _: f"f[{i}]", try_=True)
+    split = f"(select string_split(raw_line, ',') as f from {lines})"
+    silver = sv.sql_string(paths.silver_version_dir)
+    started = time.perf_counter()
+    con = duckdb.connect(config=duckdb_config(paths.staging_dir / "spill"))
+    try:
+        if numbering == "staging":
+            con.execute("set preserve_insertion_order = true")
+            con.execute(
+                f"copy (select {casts} from {split}) to {sv.sql_string(paths.staging_file)} "
+                "(format parquet, compression lz4_raw)"
+            )
+            source = (
+                f"(select *, file_row_number + 1 as source_line from read_parquet("
+                f"{sv.read_path(paths.staging_file)}, file_row_number = true) where file_row_number > 0)"
+            )
+        elif numbering == "table":
+            con.execute("set preserve_insertion_order = true")
+            con.execute(f"create temp table bronze_lines as select raw_line from {lines}")
+            source = (
+                f"(select {casts}, source_line from (select string_split(raw_line, ',') as f, "
+                "rowid + 1 as source_line from bronze_lines where rowid > 0))"
+            )
+        else:
+            source = f"(select {casts} from {split} where f is not null)"
+        con.execute("set preserve_insertion_order = false")
+        for setting in _FLOOR_WRITE_SETTINGS:
+            con.execute(setting)
+        con.execute(
+            f"copy (select *, year(order_date)::integer as order_year, month(order_date)::integer as "
+            f"order_month from {source} where row_id is not null) to {silver} {_FLOOR_PARTITIONED}"
+        )
+        written = sv.sql_string(sv.glob_literal(paths.silver_version_dir) + "/**/*.parquet")
+        rows = con.execute(f"select count(*) from read_parquet({written})").fetchone()[0]
+    finally:
+        con.close()
+    return {"work_seconds": time.perf_counter() - started, "rows_out": rows}
+
+
+def run_duckdb_floor_table(csv: Path, out: Path) -> dict[str, Any]:
+    """The floor with the lines numbered by a temp table's rowid (run_duckdb_floor's docstring)."""
+    return run_duckdb_floor(csv, out, numbering="table")
+
+
+def run_duckdb_floor_unnumbered(csv: Path, out: Path) -> dict[str, Any]:
+    """The floor without line numbers (run_duckdb_floor's docstring)."""
+    return run_duckdb_floor(csv, out, numbering="none")
 
 
 def run_pandas(csv: Path, out: Path) -> dict[str, Any]:
@@ -336,6 +428,9 @@ VARIANTS: dict[str, Callable[..., dict[str, Any]]] = {
     "bronze": run_bronze,
     "pipeline": run_pipeline_silver,
     "duckdb_bare": run_duckdb_bare,
+    "duckdb_floor": run_duckdb_floor,
+    "duckdb_floor_table": run_duckdb_floor_table,
+    "duckdb_floor_unnumbered": run_duckdb_floor_unnumbered,
     "pandas": run_pandas,
     "polars": run_polars,
     "polars_sink": run_polars_sink,
