@@ -23,20 +23,28 @@ def good(rid: int = 1, name: str = "Bush Somerset Collection Bookcase", sales: s
 
 
 def run_silver(
-    tmp_path: Path, lines: list[str], newline: str = "\n", bom: bool = False, size_as: int | None = None
+    tmp_path: Path,
+    lines: list[str],
+    newline: str = "\n",
+    bom: bool = False,
+    size_as: int | None = None,
+    data: bytes | None = None,
 ) -> dict:
     """Write `lines` as a file and run the real silver SQL over it with DuckDB.
 
-    `size_as` renders the SQL as for a file of that many lines (the duplicate search's buckets).
+    `size_as` renders the SQL as for a file of that many lines (the duplicate search's buckets);
+    `data`, when given, is the file's bytes instead of `lines`.
     """
     path = tmp_path / "in.csv"
-    data = newline.join(lines) + newline
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    if data is None:
+        data = (newline.join(lines) + newline).encode("utf-8")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     header = sv.inspect_header(path)
     paths = sv.SilverPaths.for_run(tmp_path / "lake", path, "2026-01-15", "run1")
     sv.prepare_dirs(paths)
     with duckdb.connect() as con:
         con.execute(sv.render_silver_sql(header, paths, "2026-01-15", path.name, lines=size_as))
+        sv.refuse_second_header(paths, con, header)
         date_order = sv.decide_date_order(paths, con)
         counts = sv.summarize(paths, con)
         law = sv.check_conservation(sv.count_lines(path), counts, str(path))

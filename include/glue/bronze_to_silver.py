@@ -374,10 +374,17 @@ def date_votes(contract: Contract) -> dict[str, Column]:
         swapped = later.strptime_format.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
         days = int(str(pair.arg))
         fits_declared = sf.datediff(sf.col(f"t_{later.name}"), sf.col(f"t_{earlier.name}")).between(0, days)
-        fits_swapped = sf.datediff(
-            strptime_date(sf.col(f"v_{later.name}"), swapped),
-            strptime_date(sf.col(f"v_{earlier.name}"), swapped),
-        ).between(0, days)
+        # both values of the column's shape first, as silver.date_vote_sql does
+        shaped = reduce(
+            operator.and_, [sf.col(f"v_{c.name}").rlike(_full_match(c.date_shape)) for c in (later, earlier)]
+        )
+        fits_swapped = sf.when(
+            shaped,
+            sf.datediff(
+                strptime_date(sf.col(f"v_{later.name}"), swapped),
+                strptime_date(sf.col(f"v_{earlier.name}"), swapped),
+            ).between(0, days),
+        )
     return {
         "day_first_proof": _any(day_first),
         "month_first_proof": _any(month_first),
@@ -695,6 +702,25 @@ def tally(split: SilverSplit) -> list[Row]:
     )
 
 
+def refuse_second_header(split: SilverSplit, bronze_path: str, contract: Contract) -> None:
+    """Stop when a later header line lays the columns out otherwise, as silver.refuse_second_header does."""
+    key = contract.column(contract.key[0]).source
+    probes = (
+        split.lines.where(
+            (sf.col("line_kind") == "record")
+            & sf.col("check_no").isNotNull()
+            & sf.col("raw_line").contains(key)
+        )
+        .orderBy("source_line")
+        .select("source_line", "raw_line")
+        .limit(chk.HEADER_PROBES)
+    )
+    lines = [(r["source_line"], r["raw_line"]) for r in probes.collect()]
+    problem = chk.second_header_message(split.header.names, lines, contract)
+    if problem is not None:
+        raise InputFileError(bronze_path, **problem)
+
+
 def decide_date_order(
     split: SilverSplit, groups: list[Row], bronze_path: str, contract: Contract
 ) -> dict[str, int]:
@@ -827,6 +853,7 @@ def run(spark: SparkSession, args: dict[str, str]) -> dict[str, Any]:
     split = transform(spark, args["bronze_path"], contract, args["ingest_date"], args["source_name"])
     try:
         groups = tally(split)
+        refuse_second_header(split, args["bronze_path"], contract)
         votes = decide_date_order(split, groups, args["bronze_path"], contract)
         write(split, args["silver_path"], args["quarantine_path"], args["repairs_path"])
         counts = summarize(split, groups, contract)

@@ -8,6 +8,7 @@ this one list, so their reasons, findings and repairs match.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 
 from include.sales_analyzer.contract import Column, Contract, load_contract
@@ -186,3 +187,47 @@ def month_first_message(votes: dict[str, int], examples: list[tuple[int, str]], 
         "expected": f"dates as {', '.join(formats)}: convert the file's dates (e.g. re-export "
         "with a day-first locale) and run again",
     }
+
+
+# How many quarantined lines naming the key column each engine hands to second_header_message.
+HEADER_PROBES = 1000
+
+
+def second_header_message(
+    names: list[str], lines: list[tuple[int, str]], contract: Contract
+) -> dict[str, object] | None:
+    """The InputFileError both engines raise for a header after line 1 that lays the columns out otherwise.
+
+    `names` are line 1's header names; `lines` the (line number, raw text) of quarantined lines
+    holding the key column's name (a header line is always quarantined: its key field is not a
+    number), in line order. A line is a header when its fields name the key column and at least
+    half of the contract's columns. Line 1's layout again is one quarantined line of a file joined
+    from two exports with the same columns. Any other layout (columns moved or missing) means the
+    lines after it hold their values in other fields than line 1 says: read with line 1's
+    positions, Sales could hold Quantity or a ZIP code, and the run would publish wrong numbers.
+    """
+    sources = contract.source_names
+    key = contract.column(contract.key[0]).source
+    first = {s: names.index(s) + 1 for s in sources}
+    for line, raw in lines:
+        fields = [f.strip() for f in next(csv.reader([raw.removeprefix("\ufeff")]), [])]
+        here = {s: fields.index(s) + 1 for s in sources if s in fields}
+        if key not in here or 2 * len(here) < len(sources) or here == first:
+            continue
+        moved = [
+            f"{s!r} is column {here[s]} there, {first[s]} on line 1" for s in here if here[s] != first[s]
+        ]
+        missing = [repr(s) for s in sources if s not in here]
+        what = "; ".join(moved[:4] + ([f"{len(moved) - 4} more moved"] if len(moved) > 4 else []))
+        if missing:
+            what = "; ".join(filter(None, [what, "no column " + ", ".join(missing)]))
+        return {
+            "problem": f"a second header line with the columns laid out otherwise ({what}): the file "
+            "looks like exports with different columns joined together, and the lines after it "
+            "would be read in line 1's column order",
+            "line": line,
+            "value": raw[:200],
+            "expected": "one header and one column order in a file: split it at this line, or "
+            "re-export the parts with the same columns in the same order, and run again",
+        }
+    return None

@@ -234,6 +234,21 @@ def summarize(paths: SilverPaths, con: Any) -> dict[str, Any]:
     }
 
 
+def refuse_second_header(
+    paths: SilverPaths, con: Any, header: HeaderInfo, contract: Contract | None = None
+) -> None:
+    """Stop when a later header line lays the columns out otherwise (checks.second_header_message)."""
+    contract = contract or load_contract()
+    key = contract.column(contract.key[0]).source
+    lines = con.execute(
+        f"select source_line, raw_line from read_parquet({read_path(paths.quarantine_tmp)}) "
+        f"where contains(raw_line, {sql_string(key)}) order by source_line limit {chk.HEADER_PROBES}"
+    ).fetchall()
+    problem = chk.second_header_message(header.names, lines, contract)
+    if problem is not None:
+        raise InputFileError(str(paths.bronze), **problem)
+
+
 def decide_date_order(paths: SilverPaths, con: Any, contract: Contract | None = None) -> dict[str, int]:
     """Decide the whole file's date order from every record's votes; stop if it is not the contract's.
 

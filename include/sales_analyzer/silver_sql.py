@@ -79,9 +79,16 @@ def date_vote_sql(contract: Contract) -> dict[str, str]:
         later, earlier = contract.column(pair.column), contract.column(str(pair.extra))
         swapped = later.strptime_format.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
         fits_declared = f"(t_{later.name} - t_{earlier.name}) between 0 and {pair.arg}"
+        # both values of the column's shape (two-digit day and month, four-digit year), as the
+        # declared reading requires: strptime alone reads "03/01/15" as the year 15, and a file of
+        # two-digit years would be called month-first
+        shaped = " and ".join(
+            f"regexp_full_match(v_{c.name}, {sql_string(c.date_shape)})" for c in (later, earlier)
+        )
         by_strings = (
-            f"(try_strptime(v_{later.name}, {sql_string(swapped)})::date"
-            f" - try_strptime(v_{earlier.name}, {sql_string(swapped)})::date) between 0 and {pair.arg}"
+            f"(case when {shaped} then"
+            f" (try_strptime(v_{later.name}, {sql_string(swapped)})::date"
+            f" - try_strptime(v_{earlier.name}, {sql_string(swapped)})::date) between 0 and {pair.arg} end)"
         )
         fits_swapped = by_strings
         if all("%Y" in c.strptime_format for c in (later, earlier)):
@@ -108,13 +115,18 @@ def bronze_lines_relation(paths: SilverPaths) -> str:
     """SQL of the bronze file as one raw_line row per physical line, blank lines as NULL.
 
     DuckDB's CSV reader with no delimiter, quote or escape splits only on line ends; a CR
-    before the LF is dropped. (rtrim with a character argument costs ~2 s of CPU per million
-    lines, so only lines that end in CR pay for it.)
+    before the LF is dropped. `new_line = '\r\n'` makes it take both LF and CRLF as a line end
+    in one file: left to itself it takes the first line's end for the whole file, and in a file
+    whose first line ends in LF it reads each later CRLF as two line ends (an extra blank line
+    each, so the lines no longer add up). A lone CR never gets here: bronze refuses it.
+    (rtrim with a character argument costs ~2 s of CPU per million lines, so only lines that
+    end in CR pay for it.)
     """
     return (
         "(select case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as raw_line "
         f"from read_csv({read_path(paths.bronze)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), "
-        "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false))"
+        "quote = '', escape = '', new_line = '\\r\\n', header = false, auto_detect = false, "
+        "strict_mode = false))"
     )
 
 

@@ -361,6 +361,7 @@ def run_duckdb_silver(s3: Any, args: dict[str, str]) -> dict[str, Any]:
         sql = sv.render_silver_sql(header, paths, args["--ingest_date"], args["--source_name"])
         with duckdb.connect() as con:
             con.execute(sql)
+            sv.refuse_second_header(paths, con, header)  # as the script does before its votes
             votes = sv.decide_date_order(paths, con)
             counts = sv.summarize(paths, con)
         counts["date_order_votes"] = votes

@@ -71,6 +71,42 @@ def test_latin1_bytes_past_the_sniffed_head_fail_in_duckdb_naming_the_file(tmp_p
     assert not (tmp_path / "lake" / "silver" / "sales").exists(), "nothing published"
 
 
+def _silver_stage(tmp_path: Path, path: Path) -> dict:
+    """The local backend's silver stage itself (the DAG's task body) on one file."""
+    from include.sales_analyzer.config import get_settings
+    from include.sales_analyzer.local.silver import run_bronze_to_silver
+
+    bronze = {"path": str(path), "lines": sv.count_lines(path)}
+    return run_bronze_to_silver(bronze, "2026-01-15", "stage", settings=_settings(tmp_path, get_settings()))
+
+
+def test_joined_exports_with_the_columns_in_another_order_stop_the_stage(tmp_path: Path) -> None:
+    # The second export's header swaps Sales and Postal Code: read in line 1's order its ZIP codes
+    # would be summed as sales. The stage stops at that line, before anything is published.
+    names = HEADER.split(",")
+    order = [*names]
+    order[11], order[17] = order[17], order[11]
+    second = good(3).split(",")
+    second[11], second[17] = second[17], second[11]
+    lines = [HEADER, good(1), good(2), ",".join(order), ",".join(second)]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    with pytest.raises(InputFileError) as err:
+        _silver_stage(tmp_path, path)
+    assert err.value.line == 4 and str(path) in str(err.value)
+    assert "'Sales' is column 12 there, 18 on line 1" in str(err.value)
+    assert not (tmp_path / "lake" / "silver" / "sales").exists(), "nothing published"
+
+
+def test_lf_and_crlf_line_ends_in_one_file_are_every_line_read_once(tmp_path: Path) -> None:
+    # an LF export and a CRLF export joined: conservation holds and each record is one silver row
+    data = (
+        HEADER + "\n" + good(1) + "\n" + good(2) + "\r\n" + good(3) + "\r\n\r\n" + good(4) + "\n"
+    ).encode()
+    result = _silver_stage(tmp_path, write(tmp_path, data))
+    assert result["conservation"]["holds"] and result["conservation"]["bronze_lines"] == 6
+    assert (result["silver_rows"], result["quarantined_lines"], result["blank_lines"]) == (4, 0, 1)
+
+
 def _settings(tmp_path: Path, base):
     from dataclasses import replace
 

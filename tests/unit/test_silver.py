@@ -314,6 +314,67 @@ def test_count_lines_counts_an_unterminated_last_line(tmp_path: Path) -> None:
     assert sv.count_lines(path) == 2
 
 
+def test_a_file_mixing_lf_and_crlf_line_ends_keeps_every_line(tmp_path: Path) -> None:
+    # Two exports joined, one saved on Unix and one on Windows: LF first, then CRLF lines, a
+    # CRLF blank line, LF again and no final line end. Each line ends where the file has an LF.
+    ends = ["\n", "\n", "\r\n", "\r\n", "\r\n", "\n", ""]
+    lines = [HEADER, good(1, sales="10"), good(2, sales="20"), good(3, sales="30"), "", good(4, sales="40")]
+    lines.append(good(5, sales="50"))
+    data = "".join(line + end for line, end in zip(lines, ends, strict=True)).encode()
+    result = run_silver(tmp_path, [], data=data)
+    assert [(r["row_id"], r["source_line"], r["sales"]) for r in result["rows"]] == [
+        (1, 2, Decimal("10")),
+        (2, 3, Decimal("20")),
+        (3, 4, Decimal("30")),
+        (4, 6, Decimal("40")),
+        (5, 7, Decimal("50")),
+    ]
+    assert all(not r["product_name"].endswith("\r") for r in result["rows"])
+    assert result["quarantine"] == []
+    assert result["counts"]["lines_read"] == 7 and result["counts"]["blank_lines"] == 1
+    assert result["law"]["holds"]
+
+
+def test_a_repeated_header_of_the_same_columns_is_one_quarantined_line(tmp_path: Path) -> None:
+    # two exports with the same columns joined: the second header is no sale, every record is
+    result = run_silver(tmp_path, [HEADER, good(1), good(2), HEADER, good(3), good(4)])
+    assert [(r["row_id"], r["source_line"]) for r in result["rows"]] == [(1, 2), (2, 3), (3, 5), (4, 6)]
+    assert [(q[0], q[2], q[3]) for q in result["quarantine"]] == [(4, "Row ID", "Row ID")]
+
+
+def test_a_second_header_with_the_columns_moved_stops_the_run(tmp_path: Path) -> None:
+    # The second export has Sales and Postal Code swapped: read with line 1's positions, its ZIP
+    # codes would be summed as sales in a green run. The run stops at that line instead.
+    names = HEADER.split(",")
+    moved = [*names]
+    moved[11], moved[17] = moved[17], moved[11]
+    assert (names[11], names[17]) == ("Postal Code", "Sales")
+    row = good(3).split(",")
+    row[11], row[17] = row[17], row[11]
+    with pytest.raises(InputFileError) as err:
+        run_silver(tmp_path, [HEADER, good(1), good(2), ",".join(moved), ",".join(row)])
+    assert str(err.value).startswith(
+        f"{tmp_path / 'in.csv'}, line 4: a second header line with the columns laid out otherwise "
+        "('Postal Code' is column 18 there, 12 on line 1; 'Sales' is column 12 there, 18 on line 1)"
+    )
+    assert "split it at this line, or re-export the parts with the same columns" in str(err.value)
+
+
+def test_a_second_header_missing_a_column_stops_the_run(tmp_path: Path) -> None:
+    names = HEADER.split(",")
+    short = ",".join(n for n in names if n != "Segment")
+    with pytest.raises(InputFileError, match=r"line 3: a second header line .* no column 'Segment'"):
+        run_silver(tmp_path, [HEADER, good(1), short, good(2)])
+
+
+def test_a_record_that_mentions_a_column_name_is_no_header(tmp_path: Path) -> None:
+    # quarantined (its Sales is text), its product name holds "Row ID" and "Sales": still a record
+    line = good(2, name="Row ID and Sales label", sales="n/a")
+    result = run_silver(tmp_path, [HEADER, good(1), line, good(3)])
+    assert [r["row_id"] for r in result["rows"]] == [1, 3]
+    assert [q[0] for q in result["quarantine"]] == [3]
+
+
 def test_line_numbers_are_physical_on_a_file_read_in_parallel(tmp_path: Path) -> None:
     # ~25 MB: DuckDB reads it in several chunks on several threads. Silver numbers lines by
     # their row in a Parquet copy of the file, so every number must still be the physical one.

@@ -49,6 +49,7 @@ def run_bronze_to_silver(
             con.execute(sql)
         except Exception as exc:  # duckdb raises several error classes; all mean the same here
             raise InputFileError(str(bronze_path), f"DuckDB could not read the file: {exc}") from exc
+        sv.refuse_second_header(paths, con, header)
         date_order = sv.decide_date_order(paths, con)
         counts = sv.summarize(paths, con)
     finally:
