@@ -281,21 +281,44 @@ def _shifted_amount(contract: Contract, header: HeaderLayout) -> Column:
     column. check_lines keeps this for a too-many-fields line whose key parses, so quarantine's
     revenue holds the sale, as the DuckDB SQL's shifted_revenue does.
     """
-    n = header.n_named
     rev = contract.column(contract.revenue_column)
     shifted = sf.regexp_replace(sf.get("fields", header.positions[rev.name]), VALUE_EDGES, "")
-    fields = sf.col("fields")
-    one_extra = (
+    return sf.when(_one_extra(header) & shifted.rlike(java_regex(chk.decimal_shape(rev.scale or 4))), shifted)
+
+
+def _one_extra(header: HeaderLayout) -> Column:
+    """One value too many, right after the named fields, and nothing after it."""
+    n, fields = header.n_named, sf.col("fields")
+    return (
         (sf.size(fields) > n)
         & _holds_data(sf.get(fields, n))
         & (sf.size(sf.filter(fields, lambda x, i: (i > n) & _holds_data(x))) == 0)
     )
-    return sf.when(one_extra & shifted.rlike(java_regex(chk.decimal_shape(rev.scale or 4))), shifted)
+
+
+def _split_amount(contract: Contract, header: HeaderLayout) -> Column:
+    """The amount of a line whose unquoted thousands separator split it in two ("1" and "531.14").
+
+    Used as _shifted_amount is (a line with one value too many, key parsing), and before it, as
+    the DuckDB SQL's shifted_revenue does.
+    """
+    rev = contract.column(contract.revenue_column)
+    head = sf.get("fields", header.positions[rev.name] - 1)
+    tail = sf.get("fields", header.positions[rev.name])
+    joined = sf.concat(head, tail)
+    shaped = (
+        _one_extra(header)
+        & head.rlike(_full_match(chk.THOUSANDS_HEAD))
+        & tail.rlike(_full_match(chk.THOUSANDS_TAIL))
+        & joined.rlike(java_regex(chk.decimal_shape(rev.scale or 4)))
+    )
+    return sf.when(shaped, joined)
 
 
 def line_revenue(revenue_column: str) -> Column:
-    """A line's amount for quarantine: its field, else one field right on a line with one value too many."""
-    return sf.coalesce(sf.col(revenue_column), sf.col("shifted_revenue"))
+    """A line's amount for quarantine: on a line with one value too many, read across the split when
+    it was split (shifted_revenue, set only then or when the field does not parse), else its field."""
+    return sf.coalesce(sf.col("shifted_revenue"), sf.col(revenue_column))
 
 
 def _unquoted(field: Column) -> Column:
@@ -312,14 +335,23 @@ def _normalised(value: Column, column_type: str) -> Column:
 
 
 def _repaired(column: Any) -> Column:
-    """The contract's repairs of one column (left-pad a value fully matching `when`), first match wins."""
+    """The contract's repairs of one column (left-pad, or remove what matches, a value fully matching
+    `when`), first match wins."""
     value = sf.col(f"n_{column.name}")
     if not column.repair:
         return value
+
+    def fixed(r: Any) -> Column:
+        return (
+            sf.regexp_replace(value, java_regex(r.remove), "")
+            if r.remove
+            else sf.lpad(value, r.width, r.fill)
+        )
+
     first, *rest = column.repair
-    repaired = sf.when(value.rlike(_full_match(first.when)), sf.lpad(value, first.width, first.fill))
+    repaired = sf.when(value.rlike(_full_match(first.when)), fixed(first))
     for r in rest:
-        repaired = repaired.when(value.rlike(_full_match(r.when)), sf.lpad(value, r.width, r.fill))
+        repaired = repaired.when(value.rlike(_full_match(r.when)), fixed(r))
     return repaired.otherwise(value)
 
 
@@ -497,6 +529,7 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         n_fields.alias("n_fields"),
         extra.alias("extra_values"),
         _shifted_amount(contract, header).alias("shifted_amount"),
+        _split_amount(contract, header).alias("split_amount"),
         *[
             _unquoted(sf.get("fields", header.positions[c.name] - 1)).alias(f"u_{c.name}")
             for c in contract.columns
@@ -563,7 +596,9 @@ def check_lines(lines: DataFrame, contract: Contract, header: HeaderLayout, inge
         *[sf.col(f"t_{c.name}").alias(c.name) for c in contract.columns],
         sf.when(
             (sf.col("check_no") == 3) & sf.col(f"t_{contract.key[0]}").isNotNull(),
-            sf.col("shifted_amount").cast(contract.column(contract.revenue_column).sql_type),
+            sf.when(sf.col("split_amount").isNotNull(), sf.col("split_amount"))
+            .when(sf.col(f"t_{contract.revenue_column}").isNull(), sf.col("shifted_amount"))
+            .cast(contract.column(contract.revenue_column).sql_type),
         ).alias("shifted_revenue"),
         findings.alias("findings"),
         *[sf.when(is_record, vote).alias(name) for name, vote in votes.items()],

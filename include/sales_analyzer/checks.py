@@ -36,6 +36,10 @@ INTEGER_SHAPE = r"^-?[0-9]+$"
 # followed by a comma: the whole line plus a trailing comma must be a run of these.
 CSV_FIELD = r'("(?:[^"]|"")*"|[^,"]*),'
 CSV_LINE = r'(("(?:[^"]|"")*"|[^,"]*),)*'
+# An amount whose thousands separator split it in two (an unquoted 1,531.14): the amount field
+# and the one after it, each matching in full, the amount being the two joined.
+THOUSANDS_HEAD = r"[0-9]{1,3}"
+THOUSANDS_TAIL = r"[0-9]{3}(\.[0-9]+)?"
 
 
 def line_expectations(n_named: int, width: int) -> list[str]:

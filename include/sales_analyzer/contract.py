@@ -41,12 +41,15 @@ class Repair:
     column: str
     source: str
     when: str  # the value is repaired only when it fully matches this regular expression
-    width: int  # left-pad to this width ...
-    fill: str  # ... with this character
+    width: int = 0  # left_pad: left-pad to this width ...
+    fill: str = ""  # ... with this character
+    remove: str = ""  # remove: delete every match of this regular expression instead
 
     @property
     def description(self) -> str:
         """What the repair does, for the repairs table."""
+        if self.remove:
+            return f"removed {self.remove} (value matched {self.when})"
         return f"left-padded to {self.width} with {self.fill!r} (value matched {self.when})"
 
 
@@ -208,10 +211,13 @@ def _column(spec: dict[str, Any]) -> Column:
         spec["earliest"] = str(spec["earliest"])
     repairs = []
     for r in spec.pop("repair", []) or []:
-        pad = r["left_pad"]
-        repairs.append(
-            Repair(r["rule"], spec["name"], spec["source"], r["when"], int(pad["width"]), pad["fill"])
-        )
+        where = (r["rule"], spec["name"], spec["source"], r["when"])
+        if ("left_pad" in r) == ("remove" in r):
+            raise ContractError(f"{spec['name']}: repair {r['rule']!r} needs one of left_pad and remove")
+        if "remove" in r:
+            repairs.append(Repair(*where, remove=r["remove"]))
+        else:
+            repairs.append(Repair(*where, width=int(r["left_pad"]["width"]), fill=r["left_pad"]["fill"]))
     column = Column(**spec, repair=tuple(repairs))
     # Every rule says what its failure does; a rule without a severity, or a severity without
     # its rule, is a mistake in the contract, found when it is loaded.

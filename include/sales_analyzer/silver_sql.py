@@ -231,6 +231,8 @@ def render_silver_sql(
             n_named=n,
             csv_field=chk.CSV_FIELD,
             csv_line=chk.CSV_LINE,
+            thousands_head=chk.THOUSANDS_HEAD,
+            thousands_tail=chk.THOUSANDS_TAIL,
             reasons=reasons,
             reason_columns=reason_columns,
             expectations=expectations,

@@ -318,6 +318,19 @@ QUIRKS: list[tuple[dict[str, str], str, tuple]] = [
         ",,,",
         ("kept", [("Country", "not_allowed", "warn", "USA", None)]),
     ),
+    # a spreadsheet's money format, quoted: the same amount, kept and the repair listed
+    (
+        {"Row ID": "9126", "Sales": '"1,531.14"'},
+        ",,,",
+        ("kept", [("Sales", "money_format", "repair", "1,531.14", "1531.14")]),
+    ),
+    (
+        {"Row ID": "9127", "Sales": "$12.50"},
+        ",,,",
+        ("kept", [("Sales", "money_format", "repair", "$12.50", "12.50")]),
+    ),
+    # unquoted, the separator splits the amount in two: quarantined, holding the whole amount
+    ({"Row ID": "9128", "Sales": "1,531.1400"}, ",,", ("quarantine", "too_many_fields", Decimal("1531.14"))),
 ]
 BLANK_LINES = [",,,,,,,,,,,,,,,,,,,,,", " , ,, ", ",\u00a0,", ""]
 
@@ -800,6 +813,7 @@ def test_real_quirks_give_what_each_line_expects(parity: dict[str, Any]) -> None
     assert values[9101]["postal_code"] == values[9112]["postal_code"] == "06824"
     assert values[9102]["customer_id"] == "Dl-13600" and values[9104]["region"] is None
     assert values[9109]["sales"] == Decimal("12.5000")
+    assert (values[9126]["sales"], values[9127]["sales"]) == (Decimal("1531.14"), Decimal("12.5"))
     assert values[9105]["product_name"] == "Bush Somerset Collection Bookcase"
 
     # counts: quarantine only the hand-written lines, their revenue summed with Decimal here

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from include.sales_analyzer import checks as chk
-from include.sales_analyzer.contract import load_contract
+from include.sales_analyzer.contract import CONTRACTS_DIR, ContractError, contract_from_dict, load_contract
 from include.sales_analyzer.dbt_project import SOURCES_YML, render_sources_yml
 
 
@@ -75,3 +76,25 @@ def test_decimal_shape(value: str, ok: bool) -> None:
 def test_dbt_sources_are_generated_from_the_contract() -> None:
     """The committed _sources.yml is exactly what the contract renders (no drift)."""
     assert SOURCES_YML.read_text() == render_sources_yml()
+
+
+@pytest.mark.parametrize(
+    "repair",
+    [
+        {"rule": "both", "when": "x", "remove": "x", "left_pad": {"width": 5, "fill": "0"}},
+        {"rule": "neither", "when": "x"},
+    ],
+)
+def test_a_repair_is_either_a_left_pad_or_a_removal(repair: dict) -> None:
+    raw = yaml.safe_load((CONTRACTS_DIR / "sales.yml").read_text(encoding="utf-8"))
+    raw["columns"][0]["repair"] = [repair]
+    with pytest.raises(
+        ContractError, match=f"row_id: repair '{repair['rule']}' needs one of left_pad and remove"
+    ):
+        contract_from_dict(raw)
+
+
+def test_the_money_repair_reads_as_both_engines_render_it() -> None:
+    (repair,) = load_contract().column("sales").repair
+    assert (repair.rule, repair.remove, repair.width) == ("money_format", "[$,]", 0)
+    assert repair.description == f"removed [$,] (value matched {repair.when})"

@@ -268,6 +268,32 @@ def test_a_line_whose_comma_lost_its_quotes_holds_its_sale_in_quarantine(tmp_pat
     assert out["law"]["holds"]
 
 
+def test_a_spreadsheets_money_format_is_the_same_amount(tmp_path: Path) -> None:
+    """Quoted "1,531.14" and "$12.50" keep their sale, the repair listed; an unquoted 1,531.14 is two
+    fields (a line with a value too many) and quarantine holds its whole amount, not its head "1"."""
+    sales = ['"1,531.14"', "$12.50", '"$1,234.5"', '"12,345.6789"', '"1,23.00"', "$ 5", "1,531.14", "7,000"]
+    out = run_silver(tmp_path, [HEADER] + [good(i, sales=v) for i, v in enumerate(sales, start=1)])
+    assert [(r["row_id"], r["sales"]) for r in out["rows"]] == [
+        (1, Decimal("1531.14")),
+        (2, Decimal("12.5")),
+        (3, Decimal("1234.5")),
+        (4, Decimal("12345.6789")),
+    ]
+    assert [f[1:] for f in out["findings"]] == [
+        ("Sales", "money_format", "repair", "1,531.14", "1531.14"),
+        ("Sales", "money_format", "repair", "$12.50", "12.50"),
+        ("Sales", "money_format", "repair", "$1,234.5", "1234.5"),
+        ("Sales", "money_format", "repair", "12,345.6789", "12345.6789"),
+    ]
+    assert [(q[0], q[1], q[3]) for q in out["quarantine"]] == [
+        (6, "invalid_decimal", "1,23.00"),  # not a thousands grouping: not repaired
+        (7, "invalid_decimal", "$ 5"),
+        (8, "too_many_fields", "19"),
+        (9, "too_many_fields", "19"),
+    ]
+    assert Decimal(out["counts"]["quarantine_revenue"]) == Decimal("1531.14") + Decimal("7000")
+
+
 def test_reordered_and_extra_columns_are_mapped_by_name(tmp_path: Path) -> None:
     names = HEADER.split(",")
     values = good(3).split(",")

@@ -55,7 +55,11 @@
     case
     {%- for r in c.repairs %}
         when regexp_full_match(n_{{ c.name }}, {{ r.when | sql_string }})
+        {%- if r.remove %}
+            then regexp_replace(n_{{ c.name }}, {{ r.remove | sql_string }}, '', 'g')
+        {%- else %}
             then lpad(n_{{ c.name }}, {{ r.width }}, {{ r.fill | sql_string }})
+        {%- endif %}
     {%- endfor %}
         else n_{{ c.name }}
     end
@@ -303,22 +307,30 @@ from {{ p }}_typed;
     )
 {%- endmacro %}
 
-{#- The amount of a line with one value too many, read one field to the right: a text value
-    whose comma lost its quotes (DATASET.md) pushes every later field one place right, so the
-    Sales field holds the text's tail and the sale sits in the next field. Only for a line
-    whose Row ID parses and whose one extra value is right after the named fields (a stray
-    number in an unnamed column has no Row ID): quarantine's revenue takes it when the Sales
-    field itself does not parse, so the sale is counted in what quarantine holds. -#}
+{#- The amount of a line with one value too many, where its own field does not hold it. A
+    text value whose comma lost its quotes (DATASET.md) pushes every later field one place
+    right, so the Sales field holds the text's tail and the sale sits in the next field; an
+    unquoted amount with a thousands separator (1,531.14) is split in two, "1" and "531.14".
+    Only for a line whose Row ID parses and whose one extra value is right after the named
+    fields (a stray number in an unnamed column has no Row ID). Quarantine's revenue takes it
+    before the Sales field's own value, which is set only when that field parses and is not the
+    head of a split amount, so the sale is counted in what quarantine holds. -#}
 {%- macro shifted_revenue() -%}
     {%- set rev = columns | selectattr('name', 'equalto', revenue_column) | first -%}
     {%- set shifted = 'trim(fields[' ~ (rev.position + 1) ~ "], ' ' || chr(9) || chr(160))" -%}
+    {%- set head, tail = 'fields[' ~ rev.position ~ ']', 'fields[' ~ (rev.position + 1) ~ ']' -%}
     case
         when check_no = 3
             and t_{{ key_column }} is not null
             and len(fields) > {{ n_named }}
             and trim(fields[{{ n_named + 1 }}]) not in ('', '""')
             and len(list_filter(fields[{{ n_named + 2 }}:], lambda x: trim(x) not in ('', '""'))) = 0
-            then {{ number(rev, shifted) }}
+            then case
+                when regexp_full_match({{ head }}, {{ thousands_head | sql_string }})
+                    and regexp_full_match({{ tail }}, {{ thousands_tail | sql_string }})
+                    then {{ number(rev, head ~ ' || ' ~ tail) }}
+                when t_{{ revenue_column }} is null then {{ number(rev, shifted) }}
+            end
     end
 {%- endmacro %}
 
@@ -476,9 +488,9 @@ select
             || f.first_line || ')'
         else [{{ expectations | map('sql_string') | join(', ') }}][s.check_no]
     end as expected,
-    -- the line's amount when its field parses, else (a line with a value too many) when the
-    -- field one to the right does (shifted_revenue above): the revenue quarantine holds
-    coalesce(s.{{ revenue_column }}, s.shifted_revenue) as revenue,
+    -- the line's amount: on a line with a value too many, read across the split (shifted_revenue
+    -- above) when it was split, else its field's when that parses: the revenue quarantine holds
+    coalesce(s.shifted_revenue, s.{{ revenue_column }}) as revenue,
     s.raw_line
 from silver_staging as s
 left join first_lines as f
