@@ -475,11 +475,57 @@ def validate_counts(
             quarantine_lines_with_revenue=counts.get("quarantine_lines_with_revenue"),
             silver_rows=counts.get("silver_rows"),
         )
+    report["quarantine_by_reason"] = counts.get("quarantine_by_reason")
     return json.loads(json.dumps(report, default=str))
 
 
-def raise_if_failed(report: dict[str, Any]) -> None:
-    """Fail with a message that names each failed expectation and what was observed."""
+def quarantine_examples(files: list[Any], limit: int = 3) -> list[dict[str, Any]]:
+    """The first quarantined line of each of the `limit` most frequent reasons in these quarantine
+    Parquet files, for a failure message."""
+    import duckdb
+
+    from include.sales_analyzer.silver_sql import read_path
+
+    if not files:
+        return []
+    paths = "[" + ", ".join(read_path(f) for f in files) + "]"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select reason, source_line, column_name, value, expected from ("
+            "select *, row_number() over (partition by reason order by source_line) as nth, "
+            f"count(*) over (partition by reason) as n from read_parquet({paths})"
+            f") where nth = 1 order by n desc, reason limit {int(limit)}"
+        ).fetchall()
+    keys = ("reason", "line", "column", "value", "expected")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def _quarantine_lines(report: dict[str, Any], examples: list[dict[str, Any]], where: str | None) -> list[str]:
+    """What the quarantine holds, in a failure message: reasons, an example of each, where the rest is."""
+    by_reason = report.get("quarantine_by_reason") or {}
+    if not by_reason:
+        return []
+    lines = ["- quarantined by reason: " + ", ".join(f"{k} {v:,}" for k, v in list(by_reason.items())[:6])]
+    for x in examples:
+        what = (
+            f"{x['column']} {x['value']!r}"
+            if x["column"]
+            else (f"{x['value']} fields" if x["value"] else "the line")
+        )
+        lines.append(f"  e.g. line {x['line']}, {x['reason']}: {what}; expected {x['expected']}")
+    if where:
+        lines.append(f"- every quarantined line, with its column, value and what was expected: {where}")
+    return lines
+
+
+def raise_if_failed(
+    report: dict[str, Any], examples: list[dict[str, Any]] | None = None, quarantine: str | None = None
+) -> None:
+    """Fail with a message that names each failed expectation and what was observed.
+
+    `examples` (quarantine_examples) and `quarantine` (where the quarantined lines are) say what
+    a person looks at first when the gate fails on the quarantined share.
+    """
     failed = [
         x for x in report["expectations"] if not x["success"] and x.get("severity", "critical") == "critical"
     ]
@@ -508,4 +554,5 @@ def raise_if_failed(report: dict[str, Any]) -> None:
         detail = x["error"] or f"observed {x['observed']}"
         sample = f", e.g. {x['unexpected_sample']}" if x["unexpected_sample"] else ""
         lines.append(f"- {x['expectation']}{where}: {detail}{sample}")
+    lines += _quarantine_lines(report, examples or [], quarantine)
     raise QualityGateFailed("\n".join(lines))

@@ -307,6 +307,15 @@ def test_gate_on_a_run_with_no_silver_rows_fails_as_a_gate_naming_the_revenue(
     ) in message, message
     assert "- expect_table_row_count_to_be_between: observed 0" in message, message
     assert "- expect_column_max_to_be_between on quarantine_fraction: observed 1.0" in message, message
+    # the quarantine outlives the run's teardown (which deletes its staging) beside the report
+    kept = f"reports/quality/{run['run_key']}/quarantine/"
+    assert (
+        f"- every quarantined line, with its column, value and what was expected: s3://{BUCKET}/{kept}"
+        in message
+    )
+    assert "- quarantined by reason: out_of_range 3" in message, message
+    assert f"  e.g. line 2, out_of_range: Sales '{amounts[0]}'; expected " in message, message
+    assert [o["Key"] for o in aws_env.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=kept)["Contents"]]
     report = json.loads(
         aws_env.client("s3")
         .get_object(Bucket=BUCKET, Key=f"reports/quality/{run['run_key']}/quality_report.json")["Body"]

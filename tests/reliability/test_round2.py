@@ -262,6 +262,18 @@ def test_losing_more_than_one_percent_fails_the_gate_naming_the_revenue(tmp_path
     text = str(err.value)
     # -1.25 + -2.25: the amounts of the two quarantined lines, as written above
     assert "2 of 100 record lines quarantined (2.00%, limit 1.00%), holding -$3.50 of sales" in text
+    # what the quarantine holds, an example a person can act on, and where every line is, which
+    # outlives the run's staging area (the DAG's teardown discards it)
+    kept = tmp_path / "quality" / "failed_run_quarantine.parquet"
+    assert "- quarantined by reason: out_of_range 2" in text
+    assert "  e.g. line 100, out_of_range: Sales '-1.25'; expected " in text
+    assert f"- every quarantined line, with its column, value and what was expected: {kept}" in text
+    sv.discard_unpublished(result)
+    with duckdb.connect() as con:
+        lines = con.execute(
+            f"select source_line, reason, value from read_parquet('{kept}') order by 1"
+        ).fetchall()
+    assert lines == [(100, "out_of_range", "-1.25"), (101, "out_of_range", "-2.25")]
 
 
 def test_one_percent_passes_the_gate(tmp_path: Path) -> None:

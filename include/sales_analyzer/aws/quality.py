@@ -62,7 +62,10 @@ def validate_silver(
     report["run_key"] = run["run_key"]
     report["data_docs"] = lay.uri(docs_prefix + "index.html")
     report_uri = put_json(s3, lay.bucket, lay.report(f"quality/{run['run_key']}/quality_report.json"), report)
-    raise_if_failed(report)
+    examples, kept = [], None
+    if not report["success"] and counts.get("quarantined_lines"):
+        examples, kept = _keep_failed_quarantine(s3, lay, run)
+    raise_if_failed(report, examples, kept)
     keys = ("success", "evaluated", "failed", "warnings", "quarantine_fraction", "data_docs")
     return finish_stage(
         {
@@ -80,3 +83,17 @@ def validate_silver(
         },
         started,
     )
+
+
+def _keep_failed_quarantine(s3: Any, lay: Layout, run: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """Copy a failed run's quarantine beside its quality report (the run's teardown deletes its
+    quarantine staging) and read the first line of each main reason, for the failure message."""
+    from include.sales_analyzer.quality import quarantine_examples
+
+    kept = lay.report(f"quality/{run['run_key']}/quarantine/")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = download_parquet(s3, lay.bucket, run["quarantine_staging_prefix"], Path(tmp))
+        for path in files:
+            s3.upload_file(str(path), lay.bucket, kept + path.relative_to(tmp).as_posix())
+        examples = quarantine_examples(files)
+    return examples, lay.uri(kept)

@@ -12,6 +12,7 @@
   sales_analytics.duckdb            published gold, replaced atomically
   gold -> _gold_versions/<run_key>/ CSV and Parquet exports of gold
   quality_report.json, quality/data_docs/   the latest quality gate
+  quality/failed_run_quarantine.parquet     the quarantine of the latest run the gate failed
   run_report.json, runs/<run_key>.json, etl_pipeline.log   run reports and history
   logs/                             `make run`'s and the local Airflow's logs
 """
@@ -145,6 +146,11 @@ class Layout:
     def data_docs_dir(self) -> Path:
         """Great Expectations Data Docs of the latest gate."""
         return self.data_dir / "quality" / "data_docs"
+
+    @property
+    def failed_run_quarantine(self) -> Path:
+        """The quarantine of the latest run the gate failed (its own goes with its staging area)."""
+        return self.data_dir / "quality" / "failed_run_quarantine.parquet"
 
     @property
     def run_report(self) -> Path:

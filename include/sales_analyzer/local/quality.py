@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ def validate_silver(
     silver: dict[str, Any], max_quarantine_fraction: float | None = None, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Run the Great Expectations gate on the new silver version; fail the run if unmet."""
-    from include.sales_analyzer.quality import raise_if_failed, validate_counts
+    from include.sales_analyzer.quality import quarantine_examples, raise_if_failed, validate_counts
 
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -30,6 +31,14 @@ def validate_silver(
     )
     report["run_key"] = silver["run_key"]
     write_json(lay.quality_report, report)
-    raise_if_failed(report)
+    examples, kept = [], None
+    if not report["success"] and silver.get("quarantined_lines"):
+        # the run's quarantine is published only when the gate passes, and its staging area goes:
+        # a copy stays for the person who reads why the gate failed
+        kept = lay.failed_run_quarantine
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(silver["quarantine_tmp"], kept)
+        examples = quarantine_examples([kept])
+    raise_if_failed(report, examples, str(kept) if kept else None)
     keys = ("success", "evaluated", "failed", "warnings", "quarantine_fraction", "data_docs")
     return finish_stage({k: report[k] for k in keys}, started)
