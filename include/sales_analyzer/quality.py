@@ -540,7 +540,10 @@ def raise_if_failed(
         held = report.get("quarantine_revenue")
         quarantined = report.get("quarantined_lines", 0)
         lines.append(
-            f"- {report.get('silver_rows', '?')} rows in silver; {quarantined:,} of "
+            f"- {report.get('silver_rows', '?')} rows in silver; the file holds no record line, only "
+            "its header (and blank lines): nothing to publish"
+            if not report["record_lines"]
+            else f"- {report.get('silver_rows', '?')} rows in silver; {quarantined:,} of "
             f"{report['record_lines']:,} record lines quarantined ({report['quarantine_fraction']:.2%}, "
             f"limit {report['max_quarantine_fraction']:.2%})"
             + (
