@@ -512,7 +512,7 @@ def _quarantine_lines(report: dict[str, Any], examples: list[dict[str, Any]], wh
             if x["column"]
             else (f"{x['value']} fields" if x["value"] else "the line")
         )
-        lines.append(f"  e.g. line {x['line']}, {x['reason']}: {what}; expected {x['expected']}")
+        lines.append(f"- e.g. line {x['line']}, {x['reason']}: {what}; expected {x['expected']}")
     if where:
         lines.append(f"- every quarantined line, with its column, value and what was expected: {where}")
     return lines

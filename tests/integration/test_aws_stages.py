@@ -314,7 +314,7 @@ def test_gate_on_a_run_with_no_silver_rows_fails_as_a_gate_naming_the_revenue(
         in message
     )
     assert "- quarantined by reason: out_of_range 3" in message, message
-    assert f"  e.g. line 2, out_of_range: Sales '{amounts[0]}'; expected " in message, message
+    assert f"- e.g. line 2, out_of_range: Sales '{amounts[0]}'; expected " in message, message
     assert [o["Key"] for o in aws_env.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=kept)["Contents"]]
     report = json.loads(
         aws_env.client("s3")

@@ -266,7 +266,7 @@ def test_losing_more_than_one_percent_fails_the_gate_naming_the_revenue(tmp_path
     # outlives the run's staging area (the DAG's teardown discards it)
     kept = tmp_path / "quality" / "failed_run_quarantine.parquet"
     assert "- quarantined by reason: out_of_range 2" in text
-    assert "  e.g. line 100, out_of_range: Sales '-1.25'; expected " in text
+    assert "- e.g. line 100, out_of_range: Sales '-1.25'; expected " in text
     assert f"- every quarantined line, with its column, value and what was expected: {kept}" in text
     sv.discard_unpublished(result)
     with duckdb.connect() as con:
