@@ -90,11 +90,12 @@ def run_pipeline_silver(csv: Path, out: Path, profile: bool = False) -> dict[str
     from include.sales_analyzer import silver as sv
 
     lake = _fresh(out) / "lake"
+    crlf = sv.has_crlf(csv)  # the DAG's silver has it from bronze's scan of the file
     started = time.perf_counter()
     header = sv.inspect_header(csv)
     paths = sv.SilverPaths.for_run(lake, csv, INGEST_DATE, RUN_KEY)
     sv.prepare_dirs(paths)
-    sql = sv.render_silver_sql(header, paths, INGEST_DATE, csv.name)
+    sql = sv.render_silver_sql(header, paths, INGEST_DATE, csv.name, crlf=crlf)
     con = duckdb.connect(config=duckdb_config(paths.staging_dir / "spill"))
     statements: list[list[Any]] = []
     try:

@@ -56,6 +56,7 @@ class FileScan:
     sha256: str
     bytes: int
     lines: int
+    crlf: int = 0  # lines ending in CRLF (a CR anywhere else is refused)
 
 
 class _Scanner:
@@ -69,7 +70,7 @@ class _Scanner:
         self.name = name
         self.digest = hashlib.sha256()
         self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.size = self.newlines = 0
+        self.size = self.newlines = self.crs = 0
         self.last = b""
         self.prev_cr = False
 
@@ -128,6 +129,7 @@ class _Scanner:
                 expected="UTF-8; re-save the file as UTF-8",
             ) from None
         self.newlines += chunk.count(b"\n")
+        self.crs += chunk.count(b"\r")
         self.size += len(chunk)
         self.last = chunk[-1:]
 
@@ -150,7 +152,7 @@ class _Scanner:
                 self.name, "the file ends inside a UTF-8 character", expected="UTF-8 text"
             ) from None
         lines = self.newlines + (self.size > 0 and self.last != b"\n")
-        return FileScan(self.digest.hexdigest(), self.size, lines)
+        return FileScan(self.digest.hexdigest(), self.size, lines, self.crs)
 
 
 def scan_stream(stream: BinaryIO, name: str, out: BinaryIO | None = None) -> FileScan:
@@ -218,5 +220,6 @@ def ingest_local(source: Path, lake: Path, ingest_date: str) -> dict[str, Any]:
         "sha256": scan.sha256,
         "bytes": scan.bytes,
         "lines": scan.lines,
+        "crlf_lines": scan.crlf,
         "reused": reused,
     }

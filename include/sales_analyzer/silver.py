@@ -24,6 +24,7 @@ from include.sales_analyzer.silver_sql import (  # noqa: F401
     bronze_lines_relation,
     date_vote_sql,
     glob_literal,
+    has_crlf,
     read_path,
     render_silver_sql,
     sql_string,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -111,22 +112,40 @@ def date_vote_sql(contract: Contract) -> dict[str, str]:
     }
 
 
-def bronze_lines_relation(paths: SilverPaths) -> str:
+def has_crlf(path: Path) -> bool:
+    """Whether a file holds a CR: bronze refuses one that does not end a line, so a CRLF line end.
+
+    For callers without bronze's scan (which counts them as it copies the file, `crlf_lines`).
+    """
+    if not path.exists():
+        return False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            if b"\r" in chunk:
+                return True
+    return False
+
+
+def bronze_lines_relation(paths: SilverPaths, crlf: bool | None = None) -> str:
     """SQL of the bronze file as one raw_line row per physical line, blank lines as NULL.
 
     DuckDB's CSV reader with no delimiter, quote or escape splits only on line ends; a CR
-    before the LF is dropped. `new_line = '\r\n'` makes it take both LF and CRLF as a line end
-    in one file: left to itself it takes the first line's end for the whole file, and in a file
-    whose first line ends in LF it reads each later CRLF as two line ends (an extra blank line
-    each, so the lines no longer add up). A lone CR never gets here: bronze refuses it.
-    (rtrim with a character argument costs ~2 s of CPU per million lines, so only lines that
-    end in CR pay for it.)
+    before the LF is dropped. Left to itself it takes the first line's end for the whole file,
+    and in a file whose first line ends in LF it reads each later CRLF as two line ends (an
+    extra blank line each, so the lines no longer add up): a file with any CRLF line end
+    (`crlf`, looked up when not given) is read with `new_line = '\r\n'`, which takes LF and
+    CRLF alike. Only such a file: on a large file of LF line ends alone, DuckDB 2.0.1's parallel
+    reader refuses that setting ("does not support a full read on this file"). A lone CR never
+    gets here: bronze refuses it. (rtrim with a character argument costs ~2 s of CPU per
+    million lines, so only lines that end in CR pay for it.)
     """
+    if crlf is None:
+        crlf = has_crlf(paths.bronze)
+    new_line = "new_line = '\\r\\n', " if crlf else ""
     return (
         "(select case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as raw_line "
         f"from read_csv({read_path(paths.bronze)}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), "
-        "quote = '', escape = '', new_line = '\\r\\n', header = false, auto_detect = false, "
-        "strict_mode = false))"
+        f"quote = '', escape = '', {new_line}header = false, auto_detect = false, strict_mode = false))"
     )
 
 
@@ -160,11 +179,13 @@ def render_silver_sql(
     source_name: str,
     contract: Contract | None = None,
     lines: int | None = None,
+    crlf: bool | None = None,
 ) -> str:
     """Render bronze_to_silver.sql for this file's header and this run's paths.
 
     `lines`, the bronze file's line count, sizes the duplicate Row ID search; without it the
-    count is estimated from the file's size.
+    count is estimated from the file's size. `crlf`: whether the file has CRLF line ends
+    (bronze_lines_relation), looked up when not given.
     """
     contract = contract or load_contract()
     if lines is None:
@@ -202,7 +223,7 @@ def render_silver_sql(
         _environment()
         .get_template("silver/bronze_to_silver.sql")
         .render(
-            bronze_lines=bronze_lines_relation(paths),
+            bronze_lines=bronze_lines_relation(paths, crlf),
             lines_path=sql_escape(paths.lines_file),
             lines_read=read_escape(paths.lines_file),
             kept_lines_path=sql_escape(paths.kept_lines_file),

@@ -35,7 +35,15 @@ def run_bronze_to_silver(
     lake = Layout.of(settings).lake
     paths = sv.SilverPaths.for_run(lake, bronze_path, ingest_date, key)
     sv.prepare_dirs(paths)
-    sql = sv.render_silver_sql(header, paths, ingest_date, bronze_path.name, lines=bronze["lines"])
+    crlf = bronze.get("crlf_lines")  # counted by bronze's scan; looked up when absent
+    sql = sv.render_silver_sql(
+        header,
+        paths,
+        ingest_date,
+        bronze_path.name,
+        lines=bronze["lines"],
+        crlf=None if crlf is None else crlf > 0,
+    )
     spill = paths.staging_dir / "spill"
     hook = DuckDBHook(
         memory_limit=settings.duckdb_memory_limit,
