@@ -102,7 +102,16 @@ def run_size(rows: int, memory_limit: str, only: tuple[str, ...] = STAGES) -> di
             source.unlink()  # bronze holds the same bytes; frees the disk for silver
         m = measure(
             f"scale_silver_{rows}",
-            variant_cmd(VENV_PY, "pipeline", "--csv", bronze["path"], "--out", str(work / "silver")),
+            variant_cmd(
+                VENV_PY,
+                "pipeline",
+                "--csv",
+                bronze["path"],
+                "--out",
+                str(work / "silver"),
+                "--crlf-lines",
+                str(bronze["crlf_lines"]),  # bronze's scan counted them, as in the DAG
+            ),
             env,
         )
         check_conservation(bronze["lines"], m.result["counts"], bronze["path"])

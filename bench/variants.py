@@ -80,17 +80,21 @@ def _statement_label(statement: str) -> str:
     return " ".join(text.split()[:6])
 
 
-def run_pipeline_silver(csv: Path, out: Path, profile: bool = False) -> dict[str, Any]:
+def run_pipeline_silver(
+    csv: Path, out: Path, profile: bool = False, crlf: bool | None = None
+) -> dict[str, Any]:
     """The pipeline's silver stage: the real functions, DuckDB configured as in the DAG.
 
     With `profile`, the rendered script runs one statement at a time to show where the time goes.
+    `crlf`: whether the file has CRLF line ends, which the DAG's silver has from bronze's scan
+    (`crlf_lines`); looked up here (a read of the whole file, untimed) when not given.
     """
     import duckdb
 
     from include.sales_analyzer import silver as sv
 
     lake = _fresh(out) / "lake"
-    crlf = sv.has_crlf(csv)  # the DAG's silver has it from bronze's scan of the file
+    crlf = sv.has_crlf(csv) if crlf is None else crlf
     started = time.perf_counter()
     header = sv.inspect_header(csv)
     paths = sv.SilverPaths.for_run(lake, csv, INGEST_DATE, RUN_KEY)
@@ -180,7 +184,9 @@ _FLOOR_WRITE_SETTINGS = (
 )
 
 
-def run_duckdb_floor(csv: Path, out: Path, numbering: str = "staging") -> dict[str, Any]:
+def run_duckdb_floor(
+    csv: Path, out: Path, numbering: str = "staging", crlf: bool | None = None
+) -> dict[str, Any]:
     """Silver's shape with the contract taken out: the floor of any design that numbers the lines.
 
     `numbering` "staging" (the default) is silver's own structure: its line reader
@@ -201,7 +207,7 @@ def run_duckdb_floor(csv: Path, out: Path, numbering: str = "staging") -> dict[s
     work = _fresh(out)
     paths = sv.SilverPaths.for_run(work / "lake", csv, INGEST_DATE, RUN_KEY)
     sv.prepare_dirs(paths)
-    lines = sv.bronze_lines_relation(paths)
+    lines = sv.bronze_lines_relation(paths, crlf)  # as the pipeline variant reads the file
     casts = contract_casts(lambda i, _: f"f[{i}]", try_=True)
     split = f"(select string_split(raw_line, ',') as f from {lines})"
     silver = sv.sql_string(paths.silver_version_dir)
@@ -241,14 +247,14 @@ def run_duckdb_floor(csv: Path, out: Path, numbering: str = "staging") -> dict[s
     return {"work_seconds": time.perf_counter() - started, "rows_out": rows}
 
 
-def run_duckdb_floor_table(csv: Path, out: Path) -> dict[str, Any]:
+def run_duckdb_floor_table(csv: Path, out: Path, crlf: bool | None = None) -> dict[str, Any]:
     """The floor with the lines numbered by a temp table's rowid (run_duckdb_floor's docstring)."""
-    return run_duckdb_floor(csv, out, numbering="table")
+    return run_duckdb_floor(csv, out, numbering="table", crlf=crlf)
 
 
-def run_duckdb_floor_unnumbered(csv: Path, out: Path) -> dict[str, Any]:
+def run_duckdb_floor_unnumbered(csv: Path, out: Path, crlf: bool | None = None) -> dict[str, Any]:
     """The floor without line numbers (run_duckdb_floor's docstring)."""
-    return run_duckdb_floor(csv, out, numbering="none")
+    return run_duckdb_floor(csv, out, numbering="none", crlf=crlf)
 
 
 def run_pandas(csv: Path, out: Path) -> dict[str, Any]:
@@ -450,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", default=None, help="gold: DuckDB memory_limit for dbt")
     parser.add_argument("--dags", type=Path, default=REPO_ROOT / "dags")
     parser.add_argument("--profile", action="store_true", help="pipeline: time each SQL statement")
+    parser.add_argument(
+        "--crlf-lines",
+        type=int,
+        default=None,
+        help="pipeline, floors: the CRLF line ends bronze counted (else the file is read for a CR)",
+    )
     args = parser.parse_args(argv)
     if args.variant == "quality":
         result = run_quality(args.silver_glob, args.out, args.record_lines, args.quarantined)
@@ -458,7 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.variant == "dagbag":
         result = run_dagbag(args.dags)
     elif args.variant == "pipeline":
-        result = run_pipeline_silver(args.csv.resolve(), args.out.resolve(), profile=args.profile)
+        crlf = None if args.crlf_lines is None else args.crlf_lines > 0
+        result = run_pipeline_silver(args.csv.resolve(), args.out.resolve(), profile=args.profile, crlf=crlf)
+    elif args.variant.startswith("duckdb_floor"):
+        crlf = None if args.crlf_lines is None else args.crlf_lines > 0
+        result = VARIANTS[args.variant](args.csv.resolve(), args.out.resolve(), crlf=crlf)
     else:
         result = VARIANTS[args.variant](args.csv.resolve(), args.out.resolve())
     result["pid"] = os.getpid()
