@@ -312,9 +312,9 @@ from {{ p }}_typed;
     right, so the Sales field holds the text's tail and the sale sits in the next field; an
     unquoted amount with a thousands separator (1,531.14) is split in two, "1" and "531.14".
     Only for a line whose Row ID parses and whose one extra value is right after the named
-    fields (a stray number in an unnamed column has no Row ID). Quarantine's revenue takes it
-    before the Sales field's own value, which is set only when that field parses and is not the
-    head of a split amount, so the sale is counted in what quarantine holds. -#}
+    fields (a stray number in an unnamed column has no Row ID). It is set for a split amount, or
+    one field right when the Sales field does not parse; quarantine's revenue takes it first and
+    the Sales field's own value otherwise, so the sale is counted in what quarantine holds. -#}
 {%- macro shifted_revenue() -%}
     {%- set rev = columns | selectattr('name', 'equalto', revenue_column) | first -%}
     {%- set shifted = 'trim(fields[' ~ (rev.position + 1) ~ "], ' ' || chr(9) || chr(160))" -%}
